@@ -1,0 +1,5 @@
+import sys
+
+from ipsecmm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,249 @@
+"""Command line: ``ipsecmm <verb>``.
+
+Results go to stdout, progress and diagnostics to stderr.  Exit codes: 0 the
+command succeeded (for checks: the requirements hold), 1 a requirement is
+violated or a result is inconclusive, 2 a usage or input error.  Bad input gets
+one line naming the file, key or argument and the problem; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import random
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ipsecmm.model import (
+    OPTION_CHOICES,
+    PROFILE_NAMES,
+    Bounds,
+    Model,
+    Runtime,
+    Scenario,
+    ScenarioError,
+    default_scenario,
+    get_profile,
+    load_scenario,
+)
+
+
+class UsageError(Exception):
+    """A bad argument: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _key_value(text: str, what: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise UsageError(f"--{what} {text!r}: expected KEY=VALUE")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def _parse_option(key: str, value: str) -> Any:
+    if key not in OPTION_CHOICES:
+        raise UsageError(f"--option {key}: unknown option (expected one of: {', '.join(OPTION_CHOICES)})")
+    choices = OPTION_CHOICES[key]
+    if isinstance(choices[0], bool):
+        if value.lower() not in ("true", "false"):
+            raise UsageError(f"--option {key}={value}: expected true or false")
+        return value.lower() == "true"
+    if value not in choices:
+        raise UsageError(f"--option {key}={value}: expected one of: {', '.join(map(str, choices))}")
+    return value
+
+
+def load(args: argparse.Namespace) -> Scenario:
+    """The scenario named on the command line, with --bound and --option applied."""
+    sc = load_scenario(args.scenario) if args.scenario else default_scenario()
+    bounds = sc.bounds
+    for text in args.bound or ():
+        key, value = _key_value(text, "bound")
+        if key not in Bounds.__dataclass_fields__:
+            known = ", ".join(Bounds.__dataclass_fields__)
+            raise UsageError(f"--bound {key}: unknown bound (expected one of: {known})")
+        if key == "actions":
+            raise UsageError(f"--bound {key}: set it in the scenario file")
+        try:
+            number = int(value)
+        except ValueError:
+            raise UsageError(f"--bound {key}={value}: expected an integer") from None
+        if number < 0 or (key == "channel" and number < 1):
+            raise UsageError(f"--bound {key}={value}: out of range")
+        bounds = dataclasses.replace(bounds, **{key: number})
+    options = sc.options
+    for text in args.option or ():
+        key, value = _key_value(text, "option")
+        options = options.replace(**{key: _parse_option(key, value)})
+    return dataclasses.replace(sc, bounds=bounds, options=options)
+
+
+def model_for(sc: Scenario, profile: str) -> Model:
+    return Model(sc, get_profile(profile, sc.options))
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from ipsecmm.model import _render as render
+
+    sc = load(args)
+    m = model_for(sc, args.profile)
+    rt = Runtime(m)
+    rng = random.Random(args.seed)
+    w = rt.initial()
+    out = sys.stdout
+    print(f"scenario {sc.name} · profile {m.prof.name} · seed {args.seed} · up to {args.steps} steps", file=out)
+    for line in render.snapshot(m, w):
+        print(f"    {line}", file=out)
+    step = 0
+    while step < args.steps:
+        # Group the inputs by who acts, pick a group, then an input in it: a
+        # user's hundred possible actions must not drown the network's few.
+        groups: dict[str, list[Any]] = {}
+        for inp in rt.inputs(w):
+            groups.setdefault(render.input_(m, w, inp)[0], []).append(inp)
+        moved = False
+        while groups:
+            who = rng.choice(sorted(groups))
+            inp = groups[who].pop(rng.randrange(len(groups[who])))
+            if not groups[who]:
+                del groups[who]
+            events: list[Any] = []
+            w2 = rt.step(w, inp, events)
+            if w2 is None or w2 == w:
+                continue
+            step += 1
+            who, what = render.input_(m, w, inp)
+            said = [t for t in (render.event(m, ev) for ev in events) if t]
+            changes = render.world_diff(m, w, w2)
+            print(f"{step:>4}  {who:<8} {what}", file=out)
+            for t in said:
+                print(f"{'':>14}{t}", file=out)
+            if changes:
+                print(f"{'':>14}» " + "; ".join(changes), file=out)
+            w = w2
+            moved = True
+            break
+        if not moved:
+            print("      (no input changes anything: the run is over)", file=out)
+            break
+    print("final state:", file=out)
+    for line in render.snapshot(m, w):
+        print(f"    {line}", file=out)
+    return 0
+
+
+# --------------------------------------------------------------------------- explore
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from ipsecmm.properties import Explorer, default_progress
+
+    sc = load(args)
+    profiles = args.profile or list(PROFILE_NAMES)
+    results = []
+    for name in profiles:
+        m = model_for(sc, name)
+        progress = None if args.json else default_progress()
+        if progress:
+            print(f"exploring {sc.name} under {name}", file=progress)
+        ex = Explorer(m, max_states=args.max_states, max_seconds=args.max_seconds, progress=progress)
+        stats = ex.run()
+        results.append(stats)
+        if not args.json:
+            status = "complete" if stats.complete else f"INCOMPLETE ({stats.stopped})"
+            print(f"{name:<7} {stats.states:>10,} states {stats.transitions:>11,} transitions  "
+                  f"depth {stats.max_depth:>3}  deadlocks {stats.deadlocks}  "
+                  f"{stats.seconds:7.2f}s  {stats.rate:>9,.0f} states/s  {status}")
+            if stats.first_deadlock is not None:
+                from ipsecmm.model import _render as render
+
+                print("  shortest run to a deadlock:")
+                w = m.initial()
+                for inp in ex.run_to(stats.first_deadlock):
+                    who, what = render.input_(m, w, inp)
+                    print(f"    {who:<8} {what}")
+                    w2 = m.step(w, inp)
+                    w = w if w2 is None else w2
+    if args.json:
+        doc = {
+            "scenario": sc.name,
+            "bounds": dataclasses.asdict(sc.bounds),
+            "options": dataclasses.asdict(sc.options),
+            "results": [s.as_dict() for s in results],
+        }
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    return 0 if all(s.complete for s in results) else 1
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _common(p: argparse.ArgumentParser, many_profiles: bool = False) -> None:
+    if many_profiles:
+        p.add_argument("--profile", action="append", choices=PROFILE_NAMES,
+                       help="profile to run (repeat for several; default: all)")
+    else:
+        p.add_argument("--profile", choices=PROFILE_NAMES, default="mm", help="protocol profile (default: mm)")
+    p.add_argument("--scenario", type=Path, help="scenario TOML file (default: the built-in scenario)")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help=f"profile option, overriding the scenario ({', '.join(OPTION_CHOICES)})")
+    p.add_argument("--bound", action="append", metavar="KEY=VALUE",
+                   help="exploration bound, overriding the scenario (requests, moves, forge, retransmits, channel)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ipsecmm", description="Formal model and test generator for IPsec mobility and multihoming.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("simulate", help="print one random run, a line per step")
+    _common(p)
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--steps", type=int, default=30, help="maximum number of steps (default 30)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("explore", help="breadth-first search of every reachable state")
+    _common(p, many_profiles=True)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--max-states", type=int, help="stop after this many states (reported as incomplete)")
+    p.add_argument("--max-seconds", type=float, help="stop after this long (reported as incomplete)")
+    p.set_defaults(func=cmd_explore)
+
+    for register in _EXTRA:
+        register(sub)
+    return parser
+
+
+#: Other modules add their verbs here (keeps this file free of their imports).
+_EXTRA: list[Callable[[Any], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "steps", 1) < 0:
+            raise UsageError("ipsecmm simulate: --steps must not be negative")
+        return int(args.func(args))
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except ScenarioError as exc:
+        print(f"ipsecmm: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

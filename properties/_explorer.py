@@ -1,0 +1,163 @@
+"""Breadth-first explicit-state exploration of the composed system.
+
+The explorer enumerates every world reachable from the initial one under the
+scenario's bounds, using the model's compiled dispatcher with memoized machine
+steps (``Model.successors``).  Breadth-first order means the first time a
+state is reached is by a shortest run, so every run the explorer reports
+(witness, counterexample, deadlock) is minimal in steps.
+
+States are stored once, with a parent pointer and the input that reached
+them, which is all that is needed to rebuild a run.  Hooks let the property
+engine check each new state and each transition as they are found; the
+explorer itself knows nothing about requirements.
+
+A search cut short by ``max_states`` or ``max_seconds`` says so in its result
+(``complete=False``); callers must never read an incomplete search as a pass.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from ipsecmm.model import Input, Model, World, quiescent
+
+StateHook = Callable[[int, World], None]
+EdgeHook = Callable[[int, World, Input, int, World], None]
+
+
+@dataclass
+class ExploreStats:
+    profile: str
+    scenario: str
+    states: int = 0
+    transitions: int = 0
+    max_depth: int = 0
+    deadlocks: int = 0
+    terminal: int = 0
+    seconds: float = 0.0
+    complete: bool = False
+    stopped: str = ""  # why an incomplete search stopped
+    first_deadlock: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "profile": self.profile,
+            "scenario": self.scenario,
+            "states": self.states,
+            "transitions": self.transitions,
+            "max_depth": self.max_depth,
+            "deadlocks": self.deadlocks,
+            "terminal": self.terminal,
+            "seconds": round(self.seconds, 3),
+            "states_per_second": round(self.rate),
+            "complete": self.complete,
+            "stopped": self.stopped,
+        }
+
+
+@dataclass
+class Explorer:
+    model: Model
+    max_states: int | None = None
+    max_seconds: float | None = None
+    progress: TextIO | None = None  # where to print progress (a terminal), or None
+    worlds: list[World] = field(default_factory=list)
+    parent: list[int] = field(default_factory=list)
+    via: list[Input | None] = field(default_factory=list)
+    depth: list[int] = field(default_factory=list)
+    index: dict[World, int] = field(default_factory=dict)
+
+    def run(self, on_state: StateHook | None = None, on_edge: EdgeHook | None = None) -> ExploreStats:
+        m = self.model
+        stats = ExploreStats(m.prof.name, m.sc.name)
+        w0 = m.canonical(m.initial())
+        self._add(w0, -1, None, 0)
+        if on_state:
+            on_state(0, w0)
+        started = time.perf_counter()
+        last_report = started
+        frontier = [0]
+        depth = 0
+        gc_was = gc.isenabled()
+        gc.disable()  # millions of small tuples, no cycles: the collector only costs time
+        try:
+            while frontier:
+                nxt: list[int] = []
+                for i in frontier:
+                    w = self.worlds[i]
+                    succ = m.successors(w)
+                    if not succ:
+                        if quiescent(w):
+                            stats.terminal += 1
+                        else:
+                            stats.deadlocks += 1
+                            if stats.first_deadlock is None:
+                                stats.first_deadlock = i
+                    for inp, w2 in succ:
+                        stats.transitions += 1
+                        j = self.index.get(w2)
+                        if j is None:
+                            j = self._add(w2, i, inp, depth + 1)
+                            nxt.append(j)
+                            if on_state:
+                                on_state(j, w2)
+                        if on_edge:
+                            on_edge(i, w, inp, j, w2)
+                    if self.max_states is not None and len(self.worlds) >= self.max_states:
+                        stats.stopped = f"state limit {self.max_states} reached"
+                        break
+                if stats.stopped:
+                    break
+                if nxt:
+                    depth += 1
+                frontier = nxt
+                now = time.perf_counter()
+                if self.max_seconds is not None and now - started > self.max_seconds and frontier:
+                    stats.stopped = f"time limit {self.max_seconds:g}s reached"
+                    break
+                if self.progress is not None and now - last_report >= 1.0:
+                    last_report = now
+                    rate = len(self.worlds) / (now - started)
+                    print(f"  depth {depth}: {len(self.worlds)} states, frontier {len(frontier)}, {rate:,.0f} states/s",
+                          file=self.progress, flush=True)
+        finally:
+            if gc_was:
+                gc.enable()
+        stats.seconds = time.perf_counter() - started
+        stats.states = len(self.worlds)
+        stats.max_depth = depth
+        stats.complete = not stats.stopped
+        return stats
+
+    def _add(self, w: World, parent: int, inp: Input | None, depth: int) -> int:
+        j = len(self.worlds)
+        self.index[w] = j
+        self.worlds.append(w)
+        self.parent.append(parent)
+        self.via.append(inp)
+        self.depth.append(depth)
+        return j
+
+    def run_to(self, j: int) -> list[Input]:
+        """The inputs of the shortest run from the initial state to state ``j``."""
+        path: list[Input] = []
+        while j > 0:
+            inp = self.via[j]
+            assert inp is not None
+            path.append(inp)
+            j = self.parent[j]
+        path.reverse()
+        return path
+
+
+def default_progress() -> TextIO | None:
+    return sys.stderr if sys.stderr.isatty() else None
