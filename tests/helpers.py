@@ -1,0 +1,36 @@
+"""Small drivers for tests: build inputs by name and run them."""
+
+from __future__ import annotations
+
+from ipsecmm.model import Action, Event, InKind, Input, MInput, Model, World
+from ipsecmm.model._vocab import act_trigger
+
+
+def act(m: Model, action: Action, sa: str = "", old: str = "", new: str = "", alts: tuple[str, ...] = (), peer: int = 0) -> Input:
+    sc = m.sc
+    k = sc.slot_index(sa) if sa else 0xFF
+    x = MInput(act_trigger(action), sa=k,
+               old=sc.addr_index(old) if old else 0xFF,
+               new=sc.addr_index(new) if new else 0xFF,
+               addrs=sum(1 << sc.addr_index(a) for a in alts))
+    return Input(InKind.ACT, peer, 0, x)
+
+
+def deliver(d: int, i: int = 0) -> Input:
+    return Input(InKind.DELIVER, d, i)
+
+
+def run(m: Model, inputs: list[Input], w: World | None = None) -> tuple[World, list[Event]]:
+    """Apply inputs in order; each must change the world (else the test is wrong)."""
+    w = m.initial() if w is None else w
+    events: list[Event] = []
+    for inp in inputs:
+        w2 = m.step(w, inp, events)
+        assert w2 is not None, f"input {inp} was refused in {w}"
+        w = w2
+    return w, events
+
+
+def exchange(m: Model, inp: Input, w: World | None = None) -> tuple[World, list[Event]]:
+    """An action, its delivery and the delivery of the answer."""
+    return run(m, [inp, deliver(0), deliver(1)], w)

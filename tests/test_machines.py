@@ -1,0 +1,226 @@
+"""Behaviour of the machines on the built-in and shipped scenarios.
+
+Each test drives the composed system through concrete inputs and checks what
+both peers' databases say afterwards, so a wrong guard, a wrong order of
+checks or a wrong effect fails here with a readable difference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ipsecmm.model import (
+    Action,
+    InKind,
+    Input,
+    IState,
+    Kind,
+    Model,
+    Reason,
+    RState,
+    SAState,
+    default_scenario,
+)
+
+from conftest import model
+from helpers import act, deliver, exchange, run
+
+I, R = 0, 1
+
+
+def sad(m: Model, w, peer: int, sa: str):
+    return w.peers[peer].sad[m.sc.slot_index(sa)]
+
+
+def spd(m: Model, w, peer: int, sa: str):
+    return w.peers[peer].spd[m.sc.slot_index(sa)]
+
+
+def bit(m: Model, *names: str) -> int:
+    return sum(1 << m.sc.addr_index(n) for n in names)
+
+
+def answer(events) -> Reason:
+    got = [e.reason for e in events if e.what == "answer"]
+    assert len(got) == 1, events
+    return Reason(got[0])
+
+
+def test_update_transport_with_return_routability_changes_sad_and_spd_on_both_peers():
+    m = model()
+    # a2 is on wifi, where the responder's policy asks for return routability.
+    w, ev = run(m, [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(I)])
+    assert w.peers[R].rsp.st == RState.RR_WAIT
+    challenge = w.chan[R][0]
+    assert challenge.kind == Kind.RR_CHALLENGE and challenge.dst == m.sc.addr_index("a2")
+    assert sad(m, w, R, "web").cur_i == bit(m, "a1")  # nothing applied before the check
+    w, ev = run(m, [deliver(R), deliver(I), deliver(R)], w)
+    assert answer(ev) == Reason.OK
+    for peer in (I, R):
+        e = sad(m, w, peer, "web")
+        assert e.cur_i == bit(m, "a2") and e.gen == 0
+        assert spd(m, w, peer, "web").sel_i == bit(m, "a2")  # transport: selectors follow
+        assert sad(m, w, peer, "vpn").cur_i == bit(m, "a1")  # no other SA moved
+    assert sad(m, w, R, "web").out == bit(m, "a2")
+    assert w.peers[R].rsp.verified & bit(m, "a2")
+
+
+def test_tunnel_update_changes_only_the_sad():
+    m = Model(dataclasses.replace(default_scenario()), "mm")
+    w, _ = run(m, [act(m, Action.UPDATE, "vpn", "a1", "a2"), deliver(I), deliver(R), deliver(I), deliver(R)])
+    for peer in (I, R):
+        assert sad(m, w, peer, "vpn").cur_i == bit(m, "a2")
+        assert spd(m, w, peer, "vpn") == (0, 0)  # inner selectors: untouched
+
+
+def test_refusals_name_the_first_failing_check_in_order():
+    m = model()
+    cases = {
+        ("ike", "a3"): Reason.FAMILY,  # the IKE_SA has only a v4 responder address
+        ("web", "a3"): Reason.SPD,  # web's SPD covers home and wifi only
+        ("vpn", "a3"): Reason.POLICY,  # the responder refuses the lte network
+    }
+    for (sa, new), reason in cases.items():
+        w, ev = exchange(m, act(m, Action.UPDATE, sa, "a1", new))
+        assert answer(ev) == reason, (sa, new)
+        assert w.peers[R].sad == m.initial().peers[R].sad and w.peers[R].spd == m.initial().peers[R].spd
+        assert w.peers[I].sad == m.initial().peers[I].sad
+
+
+def test_pad_is_checked_before_spd():
+    sc = default_scenario()
+    peers = (sc.peers[0], dataclasses.replace(sc.peers[1], pad=sc.peers[1].pad & ~(1 << sc.addr_index("a3"))))
+    m = Model(dataclasses.replace(sc, peers=peers), "mm")
+    _, ev = exchange(m, act(m, Action.UPDATE, "web", "a1", "a3"))
+    assert answer(ev) == Reason.PAD  # SPD would refuse too, but the PAD comes first
+
+
+def test_structural_refusals():
+    m = model()
+    assert answer(exchange(m, act(m, Action.REMOVE, "web", "a1"))[1]) == Reason.LAST_ADDRESS
+    assert answer(exchange(m, act(m, Action.REMOVE, "web", "a2"))[1]) == Reason.ABSENT
+    assert answer(exchange(m, act(m, Action.ADD, "web", new="a1"))[1]) == Reason.ALREADY_PRESENT
+    assert answer(exchange(m, act(m, Action.ADD, "web", new="r1"))[1]) == Reason.NOT_OWNER
+    assert answer(exchange(m, act(m, Action.SET_ALT, "web", alts=("a1", "a2")))[1]) == Reason.ALT_OVERLAP
+    assert answer(exchange(m, act(m, Action.ADD, "web2", new="a2"))[1]) == Reason.UNKNOWN_SA
+
+
+def test_check_only_answers_without_changing_anything():
+    m = model()
+    w0 = m.initial()
+    w, ev = exchange(m, act(m, Action.CHECK_UPDATE, "vpn", "a1", "a2"))
+    assert answer(ev) == Reason.OK
+    for peer in (I, R):
+        assert w.peers[peer].sad == w0.peers[peer].sad and w.peers[peer].spd == w0.peers[peer].spd
+    _, ev = exchange(m, act(m, Action.CHECK_ADD, "web", new="a3"))
+    assert answer(ev) == Reason.SPD
+
+
+def test_retransmitted_request_is_applied_once_and_the_cached_answer_replayed():
+    m = model()
+    up = act(m, Action.ADD, "vpn", new="a2")
+    w, _ = run(m, [up, deliver(I), deliver(R), deliver(I)])  # RR done, answer in flight
+    applied = w.peers[R]
+    w, ev = run(m, [Input(InKind.DROP, R, 0), Input(InKind.TIMEOUT, I), deliver(I)], w)
+    assert w.peers[R].sad == applied.sad  # the duplicate changed nothing
+    assert [e.what for e in ev].count("send") == 2  # retransmission, then the cached answer
+    assert w.chan[R][0] == applied.rsp.cache
+    w, ev = run(m, [deliver(R)], w)
+    assert answer(ev) == Reason.OK and sad(m, w, I, "vpn").cur_i == bit(m, "a1", "a2")
+
+
+def test_unprotected_request_changes_nothing():
+    m = model()
+    w, _ = run(m, [Input(InKind.FORGE, I)])
+    forged = w.chan[I][0]
+    assert forged.prot == 0
+    w2, ev = run(m, [deliver(I)], w)
+    assert w2.peers == w.peers
+    assert [e.detail for e in ev if e.what == "discard"] == ["unprotected"]
+
+
+def test_give_up_after_the_retransmission_bound():
+    m = model()
+    inputs = [act(m, Action.CHECK_ADD, "web", new="a2"), Input(InKind.DROP, I, 0)]
+    for _ in range(m.sc.bounds.retransmits):
+        inputs += [Input(InKind.TIMEOUT, I), Input(InKind.DROP, I, 0)]
+    w, _ = run(m, [*inputs, Input(InKind.TIMEOUT, I)])
+    assert w.peers[I].ini.st == IState.DEAD
+
+
+def test_failover_to_an_alternate_and_inactive_without_one():
+    m = model()
+    w, ev = run(m, [act(m, Action.SET_ALT, "vpn", alts=("a2",)), deliver(I), deliver(R), deliver(I), deliver(R)])
+    assert answer(ev) == Reason.OK and sad(m, w, R, "vpn").alt_i == bit(m, "a2")
+    w, ev = run(m, [Input(InKind.LOSE, I, m.sc.addr_index("a1")), Input(InKind.PATH_DEAD, R)], w)
+    assert sad(m, w, R, "vpn").out == bit(m, "a2")
+    assert sad(m, w, R, "vpn").cur_i == bit(m, "a1")  # the agreed addresses stay; only traffic moves
+    assert sad(m, w, R, "web").state == SAState.INACTIVE  # no alternate to go to
+    assert sad(m, w, R, "ike").state == SAState.INACTIVE
+
+
+def test_address_actions_on_an_inactive_sa_are_refused_but_update_revives_it():
+    m = model()
+    w, _ = run(m, [Input(InKind.LOSE, I, m.sc.addr_index("a1")), Input(InKind.PATH_DEAD, R)])
+    assert sad(m, w, R, "web").state == SAState.INACTIVE
+    _, ev = exchange(m, act(m, Action.ADD, "vpn", new="a2"), w)  # sent from a2: a1 is gone
+    assert answer(ev) == Reason.INACTIVE_SA
+    m2 = model(inactive_update="refuse")
+    w, _ = run(m2, [Input(InKind.LOSE, I, m.sc.addr_index("a1")), Input(InKind.PATH_DEAD, R)])
+    _, ev = run(m2, [act(m2, Action.UPDATE, "vpn", "a1", "a2"), deliver(I), deliver(R)], w)
+    assert answer(ev) == Reason.INACTIVE_SA
+
+
+def test_mobike_moves_ike_and_tunnel_sas_but_not_transport():
+    m = model(profile="mobike")
+    w, ev = run(m, [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(I), deliver(R), deliver(I), deliver(R)])
+    assert answer(ev) == Reason.OK
+    for peer in (I, R):
+        assert sad(m, w, peer, "ike").cur_i == bit(m, "a2")
+        assert sad(m, w, peer, "vpn").cur_i == bit(m, "a2")
+        assert sad(m, w, peer, "web").cur_i == bit(m, "a1")  # RFC 4555 leaves transport mode out
+
+
+def test_mobike_refusals_do_not_say_why():
+    m = model(profile="mobike")
+    w, _ = run(m, [Input(InKind.GAIN, I, m.sc.addr_index("a3")), act(m, Action.UPDATE, "vpn", "a1", "a3"), deliver(I)])
+    resp = w.chan[R][0]
+    assert resp.reason == Reason.UNACCEPTABLE_ADDRESSES and resp.why == Reason.FAMILY
+
+
+def test_plain_ikev2_cannot_express_an_update():
+    m = model(profile="ikev2")
+    events: list = []
+    assert m.step(m.initial(), act(m, Action.UPDATE, "web", "a1", "a2"), events) is None
+    assert [Reason(e.reason) for e in events if e.what == "refuse"] == [Reason.UNSUPPORTED]
+
+
+def test_literal_reading_of_4_1_updates_before_the_answer():
+    m = model(apply_early=True)
+    w, ev = exchange(m, act(m, Action.UPDATE, "vpn", "a1", "a3"))
+    assert answer(ev) == Reason.POLICY
+    assert sad(m, w, I, "vpn").cur_i == bit(m, "a3")  # the mobile node already moved
+    assert sad(m, w, R, "vpn").cur_i == bit(m, "a1")  # the responder refused: they disagree
+
+
+def test_fallback_creates_a_new_sa_then_deletes_the_old_one():
+    m = model("fallback")
+    w, ev = exchange(m, act(m, Action.UPDATE, "web", "a1", "a2"))
+    assert answer(ev) == Reason.PROTECTION
+    w, ev = exchange(m, act(m, Action.CREATE, "web-enc", new="a2"), w)
+    assert answer(ev) == Reason.OK
+    w, ev = exchange(m, act(m, Action.DELETE, "web"), w)
+    assert answer(ev) == Reason.OK
+    for peer in (I, R):
+        assert sad(m, w, peer, "web").state == SAState.DELETED
+        new = sad(m, w, peer, "web-enc")
+        assert new.state == SAState.ACTIVE and new.gen == 1 and new.cur_i == bit(m, "a2")
+        assert spd(m, w, peer, "web-enc").sel_i == bit(m, "a2")
+
+
+def test_machines_only_see_their_own_peer():
+    """The responder's result depends on its own state and the message only."""
+    m = model()
+    w, _ = run(m, [act(m, Action.UPDATE, "vpn", "a1", "a3")])
+    other = w._replace(up=bit(m, "r1"), peers=(m.initial().peers[I], w.peers[R]))
+    assert m.step(w, deliver(I)).peers[R] == m.step(other, deliver(I)).peers[R]
