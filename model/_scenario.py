@@ -462,5 +462,18 @@ def _default_ip(owner: Peer, fam: Family, n: int) -> str:
 
 
 def default_scenario() -> Scenario:
-    text = resources.files("ipsecmm.model").joinpath("default.toml").read_text(encoding="utf-8")
-    return parse_scenario(text, "<built-in default>")
+    return builtin_scenario("default")
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with the package (``scenarios/`` in the repository)."""
+    files = resources.files("ipsecmm.model").joinpath("scenarios").iterdir()
+    return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
+
+
+def builtin_scenario(name: str) -> Scenario:
+    path = resources.files("ipsecmm.model").joinpath("scenarios", f"{name}.toml")
+    if not path.is_file():
+        raise ScenarioError(f"<built-in {name}>", "", f"no built-in scenario of that name ({', '.join(builtin_names())})")
+    label = "<built-in default>" if name == "default" else f"<built-in {name}>"
+    return parse_scenario(path.read_text(encoding="utf-8"), label)

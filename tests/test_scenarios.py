@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from ipsecmm.cli import main
-from ipsecmm.model import default_scenario, load_scenario
+from ipsecmm.model import builtin_names, builtin_scenario, default_scenario, load_scenario
 
 from conftest import ROOT, SCENARIOS
 
-GOOD = (ROOT / "model" / "default.toml").read_text()
+GOOD = (SCENARIOS / "default.toml").read_text()
 
 
-def test_shipped_default_is_the_built_in_one():
-    assert (SCENARIOS / "default.toml").read_text() == GOOD
+def test_every_shipped_scenario_is_a_built_in_one():
+    assert builtin_names() == sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+    assert builtin_scenario("default") == default_scenario()
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
