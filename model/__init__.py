@@ -11,7 +11,7 @@ Public API (everything else is private and may change):
 """
 
 from ._machines import Event, MInput, Row, refusal
-from ._model import Input, Model
+from ._model import FIRST_MID, Input, Model
 from ._profiles import PROFILE_NAMES, Profile, get_profile
 from ._runtime import Runtime
 from ._scenario import (
@@ -49,6 +49,7 @@ from ._vocab import (
 
 __all__ = [
     "ALLSA",
+    "FIRST_MID",
     "EMPTY",
     "NOADDR",
     "NOSA",

@@ -253,6 +253,8 @@ def apply_change(m: Model, ps: PeerState, me: int, q: int, req: Msg, kind: Kind)
         e = sad[0]
         return ps._replace(sad=set_slot(sad, 0, with_side(e, q, cur_of(e, q), req.addrs & ~cur_of(e, q))))
     k = _slot(m, req.sa)
+    if k == NOSA:
+        return ps  # names no SA: only a DELETE gets this far, and it deletes nothing
     if kind == Kind.CREATE:
         # The new SA takes the declared slot's other side; its creator's side
         # is the address the request names.  Fresh keys: generation 1.
@@ -604,6 +606,25 @@ def g_echo_more(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
     return (need & ~ops.bit(x.msg.src)) != 0
 
 
+def g_held_sa_broken(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    """While a request waited for return routability, its SA may have been
+    marked inactive: the lookup has to hold when the change is made, not only
+    when the request arrived."""
+    pend = ps.rsp.pending
+    kind = base_kind(_kind(m, pend.kind))
+    k = _slot(m, pend.sa)
+    if k == NOSA or kind == Kind.CREATE or kind == Kind.MOBIKE_UPDATE:
+        return False
+    if kind == Kind.UPDATE and m.opts.inactive_update == "allow":
+        return False
+    return ps.sad[k].state == SAState.INACTIVE
+
+
+def e_refuse_held(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    pend = ps.rsp.pending
+    return _respond(m, ps, p, pend, Reason.INACTIVE_SA, _kind(m, pend.kind), out)
+
+
 def _verify(ps: PeerState, x: MInput) -> PeerState:
     return ps._replace(rsp=ps.rsp._replace(verified=ps.rsp.verified | ops.bit(x.msg.src)))
 
@@ -661,28 +682,31 @@ def g_has_alternate(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
 def _on_failure(m: Model, ps: PeerState, p: int, x: MInput, out: Out, failover: bool) -> Result:
     """Dead peer detection is per path, not per SA: one report of dead remote
     addresses moves every SA it cuts off to its next alternate, or marks it
-    inactive when it has none (draft 5.4, 8)."""
+    inactive when it has none (draft 5.4, 8).
+
+    Written with ``ops.pick`` rather than ``if`` so that the symbolic encoding
+    gets one path per report instead of one per combination of SAs."""
     sad, spd = ps.sad, ps.spd
     for k in range(m.n_slots):
         e = sad[k]
-        if not _broken(m, e, x.addrs):
-            continue
+        broken = _broken(m, e, x.addrs)
         nxt = ops.lowest(_next_alternate(m, e, 1 - p)) if failover else 0
-        if nxt != 0:
-            e = e._replace(out=(e.out & ~x.addrs) | nxt)
-            if m.mode[k] == Mode.TRANSPORT:
-                # The alternate passed the SPD check when announced; the
-                # selector has to cover it before traffic goes there (RFC 4301 5.1).
-                s = spd[k]
-                s = s._replace(sel_i=s.sel_i | nxt) if p == 1 else s._replace(sel_r=s.sel_r | nxt)
-                spd = set_slot(spd, k, s)
-            if out is not None:
-                out.append(Event("failover", p, sa=k))
-        else:
-            e = e._replace(state=SAState.INACTIVE)
-            if out is not None:
-                out.append(Event("inactive", p, sa=k))
-        sad = set_slot(sad, k, e)
+        moves = broken & (nxt != 0)
+        stuck = broken & (nxt == 0)
+        e2 = e._replace(out=ops.pick(moves, (e.out & ~x.addrs) | nxt, e.out),
+                        state=ops.pick(stuck, SAState.INACTIVE, e.state))
+        if m.mode[k] == Mode.TRANSPORT and failover:
+            # The alternate passed the SPD check when announced; the selector
+            # has to cover it before traffic goes there (RFC 4301 5.1).
+            s = spd[k]
+            grow = ops.pick(moves, nxt, 0)
+            s = s._replace(sel_i=s.sel_i | grow) if p == 1 else s._replace(sel_r=s.sel_r | grow)
+            spd = set_slot(spd, k, s)
+        if out is not None and moves:
+            out.append(Event("failover", p, sa=k))
+        if out is not None and stuck:
+            out.append(Event("inactive", p, sa=k))
+        sad = set_slot(sad, k, e2)
     return ps._replace(sad=sad, spd=spd), ()
 
 
@@ -862,6 +886,8 @@ def responder_rows(prof: Profile) -> list[Row]:
                 RState.RR_WAIT, ("INV-RR",)),
             Row(R_, RState.RR_WAIT, echo, Guard("more to verify", g_echo_more),
                 Effect("verify; send(RR_CHALLENGE)", e_verify_next), RState.RR_WAIT, ("INV-RR",)),
+            Row(R_, RState.RR_WAIT, echo, Guard("SA went inactive meanwhile", g_held_sa_broken),
+                Effect("refuse(INACTIVE_SA)", e_refuse_held), RState.READY, ("SCN-ACTIVE-ONLY",)),
             Row(R_, RState.RR_WAIT, echo, None, Effect("verify; apply; answer(OK)", e_verify_accept),
                 RState.READY, ("INV-RR", "SCN-VALIDATE")),
             Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, None, Effect("refuse(RR_FAILED)", e_rr_failed),

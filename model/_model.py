@@ -343,7 +343,7 @@ class Model:
         # A message to an address that does not work is lost for free; the
         # budget limits the losses of messages that could have arrived.
         deliverable = w.up >> msg.dst & 1
-        if deliverable and w.used.dropped >= self._max_drops:
+        if deliverable and self._max_drops < _UNLIMITED and w.used.dropped >= self._max_drops:
             return None
         if out is not None:
             out.append(Event("lost", inp.peer, msg))
@@ -498,17 +498,19 @@ def set_machine_state(ps: PeerState, role: Role, st: int) -> PeerState:
 
 
 _WAIT = int(IState.WAIT)
+_KINDS = tuple(int(k) for k in Kind if k != Kind.EMPTY)
 _UNLIMITED = 1 << 30
 _TIMEOUT = MInput(Trigger.TIMEOUT)
 _RR_TIMEOUT = MInput(Trigger.RR_TIMEOUT)
 
 
 def _route(msg: Msg) -> Trigger:
-    if msg.kind == Kind.RR_CHALLENGE:
+    kind = Kind(ops.conc(msg.kind, _KINDS))
+    if kind == Kind.RR_CHALLENGE:
         return Trigger.RECV_RR_ECHO if msg.resp else Trigger.RECV_RR_CHALLENGE
     if msg.resp:
         return Trigger.RECV_RESPONSE
-    return recv_trigger(Kind(msg.kind))
+    return recv_trigger(kind)
 
 
 def _lowest(mask: int) -> int:

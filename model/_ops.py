@@ -55,6 +55,13 @@ def smear(mask: Any) -> Any:
     return m | (m >> 8)
 
 
+def lnot(x: Any) -> Any:
+    """Logical not that does not fork (``not`` would ask for a concrete truth)."""
+    if isinstance(x, (bool, int)):
+        return not x
+    return _fork.lnot(x)
+
+
 def pick(cond: Any, a: Any, b: Any) -> Any:
     """``a if cond else b`` without forking (a z3 ``If`` symbolically)."""
     if isinstance(cond, (bool, int)):

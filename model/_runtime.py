@@ -73,7 +73,9 @@ class _PeerMachine:
         try:
             fired = self.trigger(trigger_name(x.trigger))  # type: ignore[attr-defined]
         except MachineError:
-            fired = False
+            fired = False  # the trigger has no transition from this state
+        except AttributeError:
+            fired = False  # no row of this machine ever uses the trigger (profile cannot say it)
         if not fired or self.result is None:
             self.model.report_refusal(self.p, self.role, st, x, out)
             return None

@@ -30,6 +30,10 @@ StateHook = Callable[[int, World], None]
 EdgeHook = Callable[[int, World, Input, int, World], None]
 
 
+class StopSearch(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a hook to end the search early (a witness was found)."""
+
+
 @dataclass
 class ExploreStats:
     profile: str
@@ -70,6 +74,7 @@ class Explorer:
     max_states: int | None = None
     max_seconds: float | None = None
     progress: TextIO | None = None  # where to print progress (a terminal), or None
+    start: World | None = None  # search from here instead of the initial world
     worlds: list[World] = field(default_factory=list)
     parent: list[int] = field(default_factory=list)
     via: list[Input | None] = field(default_factory=list)
@@ -79,17 +84,17 @@ class Explorer:
     def run(self, on_state: StateHook | None = None, on_edge: EdgeHook | None = None) -> ExploreStats:
         m = self.model
         stats = ExploreStats(m.prof.name, m.sc.name)
-        w0 = m.canonical(m.initial())
-        self._add(w0, -1, None, 0)
-        if on_state:
-            on_state(0, w0)
         started = time.perf_counter()
+        w0 = m.canonical(self.start if self.start is not None else m.initial())
+        self._add(w0, -1, None, 0)
         last_report = started
         frontier = [0]
         depth = 0
         gc_was = gc.isenabled()
         gc.disable()  # millions of small tuples, no cycles: the collector only costs time
         try:
+            if on_state:
+                on_state(0, w0)
             while frontier:
                 nxt: list[int] = []
                 for i in frontier:
@@ -129,6 +134,8 @@ class Explorer:
                     rate = len(self.worlds) / (now - started)
                     print(f"  depth {depth}: {len(self.worlds)} states, frontier {len(frontier)}, {rate:,.0f} states/s",
                           file=self.progress, flush=True)
+        except StopSearch:
+            stats.stopped = "stopped by a hook"
         finally:
             if gc_was:
                 gc.enable()
