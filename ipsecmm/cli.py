@@ -185,6 +185,183 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return 0 if all(s.complete for s in results) else 1
 
 
+# --------------------------------------------------------------------------- check
+
+
+STATUS_MARK = {"proved": "PROVED", "holds": "holds", "violated": "VIOLATED", "inconclusive": "INCONCLUSIVE",
+               "not-applicable": "n/a"}
+
+
+def _cell(v: Any) -> str:
+    mark = STATUS_MARK[v.status]
+    if v.vacuous:
+        mark += " (vacuous)"
+    return mark
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a
+    reader never sees half a file."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_runs(report: Any, runs_dir: Path) -> dict[tuple[str, str], str]:
+    """Write every verdict's runs as JSON (all runs) and ITF (one file per run)."""
+    from ipsecmm.properties import dump
+
+    paths: dict[tuple[str, str], str] = {}
+    for pr in report.profiles:
+        for rid, v in pr.verdicts.items():
+            if not v.runs:
+                continue
+            base = runs_dir / f"{rid}.{pr.profile}"
+            doc = {"requirement": rid, "profile": pr.profile, "status": v.status,
+                   "runs": [run.to_json() for run in v.runs]}
+            write_atomic(base.with_name(base.name + ".json"), dump(doc))
+            for k, run in enumerate(v.runs):
+                suffix = "" if k == 0 else f".{k + 1}"
+                write_atomic(base.with_name(f"{base.name}{suffix}.itf.json"), dump(run.to_itf()))
+            paths[(rid, pr.profile)] = str(base.with_name(base.name + ".json"))
+    return paths
+
+
+def report_json(report: Any, run_paths: dict[tuple[str, str], str]) -> dict[str, Any]:
+    from ipsecmm.properties import REGISTRY
+
+    reqs = []
+    for r in REGISTRY:
+        verdicts = {}
+        for pr in report.profiles:
+            v = pr.verdicts.get(r.id)
+            if v is None:
+                continue
+            entry: dict[str, Any] = {"status": v.status, "engine": v.engine, "bound": v.bound,
+                                     "seconds": round(v.seconds, 3), "vacuous": v.vacuous, "detail": v.detail}
+            if (r.id, pr.profile) in run_paths:
+                entry["run"] = run_paths[(r.id, pr.profile)]
+                entry["runs"] = [run.label for run in v.runs]
+            if v.value is not None:
+                entry["value"] = v.value
+            verdicts[pr.profile] = entry
+        reqs.append({"id": r.id, "section": r.sections, "kind": r.kind, "summary": r.summary,
+                     "property": r.property, "profiles": list(r.profiles), "verdicts": verdicts})
+    profiles = []
+    for pr in report.profiles:
+        doc: dict[str, Any] = {"profile": pr.profile, "seconds": round(pr.seconds, 3)}
+        if pr.explore is not None:
+            doc["explore"] = pr.explore.as_dict()
+        if pr.z3 is not None:
+            doc["z3"] = {"paths": pr.z3.paths, "proved": pr.z3.proved, "seconds": round(pr.z3.seconds, 3),
+                         "relation_seconds": round(pr.z3.build_seconds, 3), "error": pr.z3.error}
+        profiles.append(doc)
+    return {"scenario": report.scenario.name, "profiles": [pr.profile for pr in report.profiles],
+            "engines": profiles, "requirements": reqs, "mm_meets_all": report.mm_meets_all(),
+            "seconds": round(report.seconds, 3)}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ipsecmm.properties import REGISTRY, Checker, default_progress
+
+    sc = load(args)
+    if args.depth < 0:
+        raise UsageError("ipsecmm check: --depth must not be negative")
+    profiles = args.profile or list(PROFILE_NAMES)
+    progress = None if args.json else default_progress()
+    checker = Checker(sc, progress, z3_engine=not args.no_z3, depth=args.depth)
+    report = checker.run(profiles, jobs=max(1, args.jobs))
+    paths = save_runs(report, Path(args.runs))
+    if args.json:
+        print(json.dumps(report_json(report, paths), indent=1, sort_keys=True))
+    else:
+        width = max(len(r.id) for r in REGISTRY)
+        print(f"scenario {sc.name}: {len(REGISTRY)} requirements x {len(profiles)} profiles")
+        print(f"{'requirement':<{width}}  " + "".join(f"{p:<22}" for p in profiles))
+        for r in REGISTRY:
+            cells = []
+            for p in profiles:
+                v = report.verdict(r.id, p)
+                cells.append(f"{_cell(v):<16}{v.seconds:5.1f}s")
+            print(f"{r.id:<{width}}  " + " ".join(f"{c:<21}" for c in cells))
+        for pr in report.profiles:
+            e = pr.explore
+            z = pr.z3
+            line = f"{pr.profile}: "
+            if e is not None:
+                line += f"explorer {e.states:,} states ({e.seconds:.1f}s)"
+            if z is not None:
+                line += f"; z3 relation {z.paths:,} paths, induction proved {len(z.proved)} ({z.seconds:.1f}s)"
+            print(line)
+        verdict = "meets every requirement" if report.mm_meets_all() else "DOES NOT meet every requirement"
+        if "mm" in profiles:
+            print(f"mm {verdict}.  Runs in {args.runs}/.  Total {report.seconds:.1f}s.")
+        else:
+            print(f"Runs in {args.runs}/.  Total {report.seconds:.1f}s.")
+    if "mm" not in profiles:
+        return 0
+    return 0 if report.mm_meets_all() else 1
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ipsecmm.properties import Checker, by_id
+
+    reqs = by_id()
+    rid = args.id.upper()
+    if rid not in reqs:
+        raise UsageError(f"ipsecmm explain: unknown requirement {args.id!r} (see ipsecmm check for the list)")
+    r = reqs[rid]
+    sc = load(args)
+    profiles = args.profile or list(PROFILE_NAMES)
+    print(f"{r.id} ({r.kind}; draft {r.sections})")
+    print(f"  {r.summary}")
+    print(f"  property: {r.property}")
+    if r.note:
+        print(f"  note: {r.note}")
+    checker = Checker(sc, None, z3_engine=False, only=[rid])
+    report = checker.run(profiles)
+    for pr in report.profiles:
+        v = pr.verdicts[rid]
+        print(f"\n[{pr.profile}] {_cell(v)} — {v.engine}" + (f", {v.bound}" if v.bound else ""))
+        if v.detail:
+            print(f"  {v.detail}")
+        for run in v.runs:
+            print(f"  {run.label}" + (f" ({run.note})" if run.note else "") + f" — scenario {run.scenario.name}:")
+            for line in run.table().splitlines():
+                print(f"    {line}")
+    return 0
+
+
+def cmd_mutants(args: argparse.Namespace) -> int:
+    from ipsecmm.model import builtin_scenario
+    from ipsecmm.properties import MUTANTS, kill, killers
+
+    sc = load(args) if args.scenario else builtin_scenario("reasons")
+    print(f"seeded mutants on scenario {sc.name}, profile mm")
+    print(f"{'mutant':<26} {'mistake':<56} killed by")
+    survivors = 0
+    for mu in MUTANTS:
+        if args.all:
+            found = killers(sc, mu.name)
+            text = ", ".join(f"{rid} ({n} steps)" for rid, n in found) or "SURVIVES"
+        else:
+            k = kill(sc, mu.name)
+            text = f"{k[0]} ({len(k[1].inputs)} steps)" if k else "SURVIVES"
+            found = [k] if k else []
+        survivors += not found
+        print(f"{mu.name:<26} {mu.mistake:<56} {text}")
+    return 1 if survivors else 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -218,6 +395,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-states", type=int, help="stop after this many states (reported as incomplete)")
     p.add_argument("--max-seconds", type=float, help="stop after this long (reported as incomplete)")
     p.set_defaults(func=cmd_explore)
+
+    p = sub.add_parser("check", help="verdict matrix: every requirement under every profile")
+    _common(p, many_profiles=True)
+    p.add_argument("--depth", type=int, default=0,
+                   help="also run bounded model checking to this depth on invariants induction did not prove")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--runs", default="runs", help="where to write witnesses and counterexamples (default: runs)")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--no-z3", action="store_true", help="explorer only: skip the z3 induction")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("explain", help="a requirement, its property, its verdicts and runs")
+    p.add_argument("id", help="requirement ID, e.g. MOB-UPDATE")
+    _common(p, many_profiles=True)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("mutants", help="which property kills which seeded model mutant")
+    _common(p)
+    p.add_argument("--all", action="store_true", help="every killing property, not only the first found")
+    p.set_defaults(func=cmd_mutants)
 
     for register in _EXTRA:
         register(sub)

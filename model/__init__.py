@@ -49,8 +49,8 @@ from ._vocab import (
 
 __all__ = [
     "ALLSA",
-    "FIRST_MID",
     "EMPTY",
+    "FIRST_MID",
     "NOADDR",
     "NOSA",
     "OPTION_CHOICES",

@@ -2,9 +2,42 @@
 
 Public API:
 
+* :data:`REGISTRY`, :func:`by_id` -- every catalogue requirement and its checks
+* :class:`Checker`, :func:`check`, :class:`Report`, :class:`Verdict` -- the verdict matrix
+* :class:`Run` -- witnesses and counterexamples (replay, JSON, ITF, step table)
 * :class:`Explorer`, :class:`ExploreStats` -- explicit-state breadth-first search
+* :class:`Encoding` -- the z3 transition relation derived from the tables
+* :data:`MUTANTS`, :func:`kill`, :func:`killers` -- seeded model mutants
 """
 
-from ._explorer import Explorer, ExploreStats, default_progress
+from ._check import Checker, Report, Verdict, check, kill, killers
+from ._encode import Encoding, all_inputs
+from ._explorer import Explorer, ExploreStats, StopSearch, default_progress
+from ._mutants import MUTANTS, Mutant
+from ._registry import REGISTRY, Requirement, by_id
+from ._runs import ReplayError, Run, dump, input_from_json, input_json
 
-__all__ = ["ExploreStats", "Explorer", "default_progress"]
+__all__ = [
+    "MUTANTS",
+    "REGISTRY",
+    "Checker",
+    "Encoding",
+    "ExploreStats",
+    "Explorer",
+    "Mutant",
+    "ReplayError",
+    "Report",
+    "Requirement",
+    "Run",
+    "StopSearch",
+    "Verdict",
+    "all_inputs",
+    "by_id",
+    "check",
+    "default_progress",
+    "dump",
+    "input_from_json",
+    "input_json",
+    "kill",
+    "killers",
+]

@@ -30,7 +30,7 @@ StateHook = Callable[[int, World], None]
 EdgeHook = Callable[[int, World, Input, int, World], None]
 
 
-class StopSearch(Exception):  # noqa: N818 - a control-flow signal, not an error
+class StopSearch(Exception):
     """Raised by a hook to end the search early (a witness was found)."""
 
 

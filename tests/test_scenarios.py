@@ -10,7 +10,7 @@ import pytest
 from ipsecmm.cli import main
 from ipsecmm.model import builtin_names, builtin_scenario, default_scenario, load_scenario
 
-from conftest import ROOT, SCENARIOS
+from conftest import SCENARIOS
 
 GOOD = (SCENARIOS / "default.toml").read_text()
 

@@ -1,0 +1,856 @@
+"""Verdicts: every requirement of the registry, checked on a scenario, per profile.
+
+Engines and what they may conclude:
+
+* the explicit explorer (exhaustive for the scenario's bounds): invariants
+  hold or are violated with a shortest run; capability goals are reached by a
+  shortest run or shown unreachable; vacuity of every "when A then B";
+* z3 (``_z3``): induction and k-induction over the relation derived from the
+  tables, which upgrades an invariant to *proved* (for the scenario's sizes);
+  bounded model checking, which finds witnesses and counterexamples and must
+  agree with the explorer;
+* the response engine: bounded response under fair delivery, on the same graph;
+* structural computations (exchanges per move, SAs per address set).
+
+Statuses: ``proved``, ``holds`` (with its bound: exhaustive for the scenario,
+or a depth), ``violated`` (with a replayable run), ``inconclusive`` (a search
+cut short, a solver that gave up), ``not-applicable``.  Nothing inconclusive
+or vacuous counts as met.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ipsecmm.model import (
+    NOSA,
+    Action,
+    InKind,
+    Input,
+    IState,
+    MInput,
+    Model,
+    SAState,
+    Scenario,
+    World,
+    builtin_scenario,
+    get_profile,
+)
+from ipsecmm.model._vocab import act_trigger
+
+from . import _preds as P
+from ._explorer import Explorer, ExploreStats, StopSearch
+from ._registry import (
+    REGISTRY,
+    Capability,
+    Comparison,
+    Finding,
+    Invariant,
+    Plan,
+    Requirement,
+    Response,
+    StepInvariant,
+    Structural,
+    by_id,
+)
+from ._runs import Run
+
+MET = ("proved", "holds")
+
+
+@dataclass
+class Verdict:
+    status: str
+    engine: str
+    bound: Any = None
+    seconds: float = 0.0
+    detail: str = ""
+    runs: list[Run] = field(default_factory=list)
+    vacuous: bool = False
+    value: Any = None
+
+    @property
+    def met(self) -> bool:
+        return self.status in MET and not self.vacuous
+
+
+@dataclass
+class ProfileReport:
+    profile: str
+    verdicts: dict[str, Verdict]
+    explore: ExploreStats | None = None
+    seconds: float = 0.0
+    z3: Any = None
+
+
+@dataclass
+class Report:
+    scenario: Scenario
+    profiles: list[ProfileReport]
+    seconds: float = 0.0
+
+    def verdict(self, req: str, profile: str) -> Verdict:
+        for pr in self.profiles:
+            if pr.profile == profile:
+                return pr.verdicts[req]
+        raise KeyError(profile)
+
+    def mm_meets_all(self) -> bool:
+        for pr in self.profiles:
+            if pr.profile != "mm":
+                continue
+            for r in REGISTRY:
+                if "mm" in r.profiles and not pr.verdicts[r.id].met:
+                    return False
+        return True
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def with_options(sc: Scenario, **options: Any) -> Scenario:
+    return dataclasses.replace(sc, options=sc.options.replace(**options))
+
+
+def with_bounds(sc: Scenario, **bounds: Any) -> Scenario:
+    return dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, **bounds))
+
+
+def planned(sc: Scenario, plan: Plan | None) -> Scenario:
+    if plan is None:
+        return sc
+    base = builtin_scenario(plan.scenario) if plan.scenario else sc
+    if plan.scenario:
+        base = dataclasses.replace(base, options=sc.options)
+    base = with_bounds(base, **dict(plan.bounds))
+    if plan.actions:
+        base = with_bounds(base, actions=plan.actions)
+    return base
+
+
+def model_of(sc: Scenario, profile: str, mutant: str | None = None) -> Model:
+    m = Model(sc, get_profile(profile, sc.options))
+    if mutant:
+        from ._mutants import by_name
+
+        by_name(mutant).apply(m)
+    return m
+
+
+class _Hooks:
+    """What the main exploration watches: invariants, step invariants and
+    capability goals, keeping the first (shortest) hit of each.
+
+    A property stops being evaluated once nothing more can be learnt from it
+    (violated and premise seen; goal reached).  Properties that read only the
+    peers' records, the delivered message and the working addresses are
+    memoized on exactly those, which most edges share with others."""
+
+    def __init__(self, m: Model, ex: Explorer, stop_on_violation: bool = False) -> None:
+        self.m = m
+        self.ex = ex
+        self.stop = stop_on_violation
+        self.state_props: list[tuple[str, int, Invariant]] = []
+        self.step_props: list[tuple[str, int, StepInvariant]] = []
+        self.goals: list[tuple[str, int, Callable[..., Any]]] = []
+        self.violation: dict[tuple[str, int], list[Input]] = {}
+        self.witness: dict[tuple[str, int], list[Input]] = {}
+        self.antecedent: set[tuple[str, int]] = set()
+        self.extra_state: list[Callable[[int, World], None]] = []
+        self.extra_edge: list[Callable[[int, World, Input, int, World], None]] = []
+        self._by_kind: dict[int, list[tuple[tuple[str, int], StepInvariant]]] = {}
+        self._goals: list[tuple[tuple[str, int], Callable[..., Any]]] = []
+        self._local: list[tuple[tuple[str, int], Invariant]] = []
+        self._global: list[tuple[tuple[str, int], Invariant]] = []
+        self._state_memo: dict[Any, Any] = {}
+        self._edge_memo: dict[Any, Any] = {}
+
+    def prepare(self) -> None:
+        self._by_kind = {int(k): [((n, i), p) for n, i, p in self.step_props if k in p.kinds] for k in InKind}
+        self._goals = [((n, i), g) for n, i, g in self.goals]
+        self._local = [((n, i), inv) for n, i, inv in self.state_props if inv.local]
+        self._global = [((n, i), inv) for n, i, inv in self.state_props if not inv.local]
+
+    def _eval(self, inv: Invariant, w: World) -> tuple[bool, bool]:
+        m = self.m
+        premise = inv.when is None or bool(inv.when(m, w))
+        return premise, (not premise) or bool(inv.then(m, w))
+
+    def _record(self, key: tuple[str, int], premise: bool, ok: bool, run: Callable[[], list[Input]]) -> None:
+        if premise:
+            self.antecedent.add(key)
+        if not ok and key not in self.violation:
+            self.violation[key] = run()
+            if self.stop:
+                raise StopSearch
+
+    def on_state(self, j: int, w: World) -> None:
+        if self._local:
+            # Peer records are shared between worlds and reused by the machine
+            # cache, so identity is a cheap key; the entry pins the objects and
+            # is checked, so a reused identity can never answer wrongly.
+            a, b = w.peers
+            mk = (id(a), id(b), w.up)
+            hit = self._state_memo.get(mk)
+            if hit is not None and hit[0] is a and hit[1] is b:
+                res = hit[2]
+            else:
+                res = tuple(self._eval(inv, w) for _, inv in self._local)
+                self._state_memo[mk] = (a, b, res)
+            for (key, _), (premise, ok) in zip(self._local, res, strict=True):
+                self._record(key, premise, ok, lambda: self.ex.run_to(j))
+        for key, inv in self._global:
+            premise, ok = self._eval(inv, w)
+            self._record(key, premise, ok, lambda: self.ex.run_to(j))
+        for f in self.extra_state:
+            f(j, w)
+
+    def on_edge(self, i: int, w: World, inp: Input, j: int, w2: World) -> None:
+        m = self.m
+        active = self._by_kind[inp.kind]
+        goals = self._goals if inp.kind == InKind.DELIVER else ()
+        if active or goals:
+            what = w.chan[inp.peer][inp.idx] if inp.kind == InKind.DELIVER else inp
+            objs = (*w.peers, *w2.peers, what)
+            mk = (inp.kind, inp.peer, w.up, *map(id, objs))
+            hit = self._edge_memo.get(mk)
+            if hit is not None and all(x is y for x, y in zip(hit[0], objs, strict=True)):
+                memo = hit[1]
+            else:
+                memo = {}
+                self._edge_memo[mk] = (objs, memo)
+            done = []
+            for key, sinv in active:
+                if sinv.local and key in memo:
+                    premise, ok = memo[key]
+                else:
+                    premise = bool(sinv.when(m, w, inp, w2))
+                    ok = not premise or bool(sinv.then(m, w, inp, w2))
+                    if sinv.local:
+                        memo[key] = (premise, ok)
+                self._record(key, premise, ok, lambda: [*self.ex.run_to(i), inp])
+                if key in self.violation and key in self.antecedent:
+                    done.append(key)
+            if done:
+                for k in self._by_kind:
+                    self._by_kind[k] = [x for x in self._by_kind[k] if x[0] not in done]
+            found = []
+            for key, goal in goals:
+                hit = memo.get(key)
+                if hit is None:
+                    hit = memo[key] = bool(goal(m, w, inp, w2))
+                if hit:
+                    self.witness[key] = [*self.ex.run_to(i), inp]
+                    found.append(key)
+            if found:
+                self._goals = [x for x in self._goals if x[0] not in found]
+        for f in self.extra_edge:
+            f(i, w, inp, j, w2)
+
+
+# --------------------------------------------------------------------------- searches
+
+
+def search(m: Model, goal: Callable[..., Any], start: World | None = None,
+           max_states: int | None = None) -> tuple[list[Input] | None, ExploreStats, World | None]:
+    """Shortest run from ``start`` to a step satisfying ``goal``."""
+    ex = Explorer(m, start=start, max_states=max_states)
+    found: list[list[Input]] = []
+    end: list[World] = []
+
+    def on_edge(i: int, w: World, inp: Input, j: int, w2: World) -> None:
+        if inp.kind == InKind.DELIVER and goal(m, w, inp, w2):
+            found.append([*ex.run_to(i), inp])
+            end.append(w2)
+            raise StopSearch
+
+    stats = ex.run(on_edge=on_edge)
+    if found:
+        return found[0], stats, end[0]
+    return None, stats, None
+
+
+def attempt_run(sc: Scenario, profile: str, action: Action) -> Run:
+    """The shortest run in which the user asks for ``action`` and the initiator
+    either cannot say it or gets an answer: what the profile does instead."""
+    m = model_of(sc, profile)
+    if action not in m.prof.wire:
+        x = _example_action(m, action)
+        return Run(sc, profile, [Input(InKind.ACT, 0, 0, x)], label=f"attempt: {action.name}",
+                   note=f"{profile} cannot express {action.name}: the initiator refuses it itself")
+    kind = m.prof.wire[action]
+
+    def answered(mm: Model, pre: World, inp: Input, post: World) -> bool:
+        ans = P.answer(mm, pre, inp)
+        return ans is not None and P.kind_of(ans[1].kind) == kind
+
+    inputs, _, _ = search(model_of(with_bounds(sc, actions=(action,)), profile), answered)
+    return Run(sc, profile, inputs or [], label=f"attempt: {action.name}",
+               note=f"the shortest run in which {action.name} is answered")
+
+
+def _example_action(m: Model, action: Action) -> MInput:
+    sc = m.sc
+    sa = 1 if m.n_slots > 1 else 0
+    own = [k for k in range(m.n_addr) if m.owned[0] >> k & 1]
+    old = sc.slots[sa].cur_i
+    cur = [k for k in own if old >> k & 1] or own
+    other = [k for k in own if not old >> k & 1] or own
+    t = act_trigger(action)
+    if action in (Action.UPDATE, Action.CHECK_UPDATE):
+        return MInput(t, sa=sa, old=cur[0], new=other[0])
+    if action in (Action.REMOVE, Action.CHECK_REMOVE):
+        return MInput(t, sa=sa, old=cur[0])
+    if action in (Action.SET_ALT, Action.CHECK_ALT):
+        return MInput(t, sa=sa, addrs=1 << other[0])
+    if action in (Action.ADD, Action.CHECK_ADD, Action.PROBE):
+        return MInput(t, sa=sa if action != Action.PROBE else NOSA, new=other[0])
+    return MInput(t, sa=sa)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def _deliverable(w: World, inp: Input) -> bool:
+    msg = w.chan[inp.peer][inp.idx]
+    return bool(w.up >> msg.dst & 1)
+
+
+def fair_successors(m: Model, w: World, acts: bool) -> list[tuple[Input, World]]:
+    """Successors under fair delivery: the network delivers (and loses only
+    what cannot arrive), nothing moves and nobody forges.  Timers fire only when
+    nothing can be delivered, and a responder's return routability timer before
+    an initiator's retransmission timer: a responder must not hold a request
+    longer than its initiator waits (an assumption, see docs/model.md)."""
+    first: list[tuple[Input, World]] = []
+    rr: list[tuple[Input, World]] = []
+    timers: list[tuple[Input, World]] = []
+    for inp, w2 in m.successors(w):
+        k = inp.kind
+        network = k == InKind.DELIVER or (k == InKind.DROP and not _deliverable(w, inp)) or k == InKind.PATH_DEAD
+        if network or (k == InKind.ACT and acts):
+            first.append((inp, w2))
+        elif k == InKind.RR_TIMEOUT:
+            rr.append((inp, w2))
+        elif k == InKind.TIMEOUT:
+            timers.append((inp, w2))
+    if any(s[0].kind in (InKind.DELIVER, InKind.DROP) for s in first):
+        return first
+    return first + (rr or timers)
+
+
+INF = 10**9
+
+
+class _Bounded:
+    """Longest fair distance to a goal, or INF when a fair run avoids it."""
+
+    def __init__(self, m: Model, goal: Callable[[World], bool], acts: bool) -> None:
+        self.m, self.goal, self.acts = m, goal, acts
+        self.memo: dict[World, int] = {}
+        self.stack: set[World] = set()
+
+    def dist(self, w: World) -> int:
+        if self.goal(w):
+            return 0
+        if w in self.memo:
+            return self.memo[w]
+        if w in self.stack:
+            return INF  # a fair cycle that never reaches the goal
+        self.stack.add(w)
+        succ = fair_successors(self.m, w, self.acts)
+        best = INF if not succ else 1 + max(self.dist(w2) for _, w2 in succ)
+        self.stack.discard(w)
+        self.memo[w] = min(best, INF)
+        return self.memo[w]
+
+    def bad_path(self, w: World) -> list[Input]:
+        """A fair continuation that never reaches the goal."""
+        path: list[Input] = []
+        seen: set[World] = set()
+        while not self.goal(w) and w not in seen:
+            seen.add(w)
+            succ = [(inp, w2) for inp, w2 in fair_successors(self.m, w, self.acts) if self.dist(w2) >= INF]
+            if not succ:
+                break
+            inp, w = succ[0]
+            path.append(inp)
+        return path
+
+
+def converge_goal(m: Model, p: int, k: int) -> Callable[[World], bool]:
+    def goal(w: World) -> bool:
+        if w.peers[p].ini.st != IState.IDLE:
+            return False
+        if k == NOSA:
+            return True
+        return bool(P.same_addresses(w.peers[0].sad[k], w.peers[1].sad[k]))
+
+    return goal
+
+
+def failover_trigger(m: Model, w: World) -> tuple[int, int] | None:
+    for p in (0, 1):
+        for k in range(m.n_slots):
+            e = w.peers[p].sad[k]
+            if e.state != SAState.ACTIVE or not e.out or e.out & w.up:
+                continue
+            if P.alt(e, 1 - p) & w.up:
+                return p, k
+    return None
+
+
+def failover_goal(m: Model, p: int, k: int) -> Callable[[World], bool]:
+    def goal(w: World) -> bool:
+        e = w.peers[p].sad[k]
+        return bool(e.out & w.up)
+
+    return goal
+
+
+class _Responses:
+    """Bounded response, checked as the exploration finds each trigger."""
+
+    def __init__(self, m: Model, ex: Explorer, stop: bool, converge: bool, failover: bool) -> None:
+        self.m, self.ex, self.stop = m, ex, stop
+        self.converge, self.failover = converge, failover
+        self.engines: dict[tuple[str, int, int], _Bounded] = {}
+        # name -> (triggers, worst bound, (run prefix, bad path) of the first failure)
+        self.results: dict[str, tuple[int, int, tuple[list[Input], list[Input]] | None]] = {
+            "converge": (0, 0, None), "failover": (0, 0, None)}
+        self.seconds = {"converge": 0.0, "failover": 0.0}
+        self.seen: set[Any] = set()
+
+    def _check(self, name: str, w: World, p: int, k: int, prefix: Callable[[], list[Input]]) -> None:
+        count, worst, bad = self.results[name]
+        if bad is not None:
+            return
+        t = time.perf_counter()
+        key = (name, p, k)
+        eng = self.engines.get(key)
+        if eng is None:
+            goal = converge_goal(self.m, p, k) if name == "converge" else failover_goal(self.m, p, k)
+            eng = self.engines[key] = _Bounded(self.m, goal, acts=name == "converge")
+        d = eng.dist(w)
+        if d >= INF:
+            bad = (prefix(), eng.bad_path(w))
+        self.results[name] = (count + 1, max(worst, d if d < INF else worst), bad)
+        self.seconds[name] += time.perf_counter() - t
+        if bad is not None and self.stop:
+            raise StopSearch
+
+    def on_edge(self, i: int, w: World, inp: Input, j: int, w2: World) -> None:
+        if self.converge and inp.kind == InKind.ACT and w2.peers[inp.peer].ini.st == IState.WAIT:
+            k = P.slot_of(self.m, w2.peers[inp.peer].ini.req.intent)
+            key = ("c", j, inp.peer, k)
+            if key not in self.seen:
+                self.seen.add(key)
+                self._check("converge", w2, inp.peer, k, lambda: [*self.ex.run_to(i), inp])
+
+    def on_state(self, j: int, w: World) -> None:
+        if self.failover:
+            t = failover_trigger(self.m, w)
+            if t is not None:
+                self._check("failover", w, t[0], t[1], lambda: self.ex.run_to(j))
+
+
+# --------------------------------------------------------------------------- the checker
+
+
+class Checker:
+    def __init__(self, sc: Scenario, progress: TextIO | None = None, z3_engine: bool = True,
+                 depth: int = 0, only: Iterable[str] | None = None, mutant: str | None = None) -> None:
+        self.sc = sc
+        self.mutant = mutant
+        self.progress = progress
+        self.z3 = z3_engine
+        self.depth = depth
+        self.only = set(only) if only else None
+
+    def log(self, text: str) -> None:
+        if self.progress is not None:
+            print(text, file=self.progress, flush=True)
+
+    def run(self, profiles: Iterable[str], jobs: int = 1) -> Report:
+        """Check each profile.  The explorer work and the z3 work of a profile
+        are independent tasks; with ``jobs`` > 1 they run in worker processes,
+        longest first, and are merged in a fixed order (so the report does not
+        depend on which finished first)."""
+
+        started = time.perf_counter()
+        names = list(profiles)
+        progress = self.progress is not None
+        tasks: list[tuple[str, str]] = [(p, "explore") for p in names]
+        if self.z3:
+            tasks += [(p, "z3") for p in names]
+        weight = {("mm", "z3"): 0, ("mm", "explore"): 1, ("mobike", "z3"): 2, ("mobike", "explore"): 3}
+        tasks.sort(key=lambda t: weight.get(t, 9))
+        results: dict[tuple[str, str], Any] = {}
+        if jobs <= 1 or len(tasks) <= 1:
+            for t in tasks:
+                results[t] = _task(self.sc, t, self.depth, self.only, progress)
+        else:
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                pending = {t: pool.apply_async(_task, (self.sc, t, self.depth, self.only, progress)) for t in tasks}
+                results = {t: res.get() for t, res in pending.items()}
+        reports = []
+        for p in names:
+            rep: ProfileReport = results[(p, "explore")]
+            if self.z3:
+                rep.z3 = results[(p, "z3")]
+                merge_z3(rep, rep.z3)
+                rep.seconds += rep.z3.seconds
+            reports.append(rep)
+
+        return Report(self.sc, reports, time.perf_counter() - started)
+
+    def wanted(self, r: Requirement) -> bool:
+        return self.only is None or r.id in self.only
+
+    # ------------------------------------------------------------------ one profile
+
+    def check_profile(self, profile: str) -> ProfileReport:
+        t0 = time.perf_counter()
+        sc = self.sc
+        verdicts: dict[str, Verdict] = {}
+        for r in REGISTRY:
+            if profile not in r.profiles and self.wanted(r):
+                verdicts[r.id] = Verdict("not-applicable", "registry", detail=r.note)
+        todo = [r for r in REGISTRY if profile in r.profiles and self.wanted(r) and r.id not in verdicts]
+        self.log(f"[{profile}] exploring {sc.name}")
+        main = self.main_pass(sc, profile, todo)
+        verdicts.update(main.verdicts)
+        for r in todo:
+            if r.id in verdicts:
+                continue
+            t = time.perf_counter()
+            self.log(f"[{profile}] {r.id}")
+            v = self.check_other(r, profile, main)
+            v.seconds += time.perf_counter() - t
+            verdicts[r.id] = v
+        return ProfileReport(profile, {r.id: verdicts[r.id] for r in REGISTRY if r.id in verdicts},
+                             main.stats, time.perf_counter() - t0)
+
+    # ------------------------------------------------------------------ the main exploration
+
+    @dataclass
+    class Main:
+        stats: ExploreStats
+        verdicts: dict[str, Verdict]
+        responses: _Responses
+        model: Model
+
+    def main_pass(self, sc: Scenario, profile: str, todo: list[Requirement], stop: bool = False) -> Checker.Main:
+        """One exhaustive exploration evaluating every invariant, step
+        invariant, direct capability goal and response trigger on the fly.
+        With ``stop``, the search ends at the first violation (findings)."""
+        m = model_of(sc, profile, self.mutant)
+        ex = Explorer(m)
+        hooks = _Hooks(m, ex, stop_on_violation=stop)
+        direct: list[tuple[Requirement, int, Capability]] = []
+        for r in todo:
+            for n, chk in enumerate(r.checks):
+                if isinstance(chk, Invariant):
+                    hooks.state_props.append((r.id, n, chk))
+                elif isinstance(chk, StepInvariant):
+                    hooks.step_props.append((r.id, n, chk))
+                elif isinstance(chk, Capability) and chk.plan is None and chk.after is None:
+                    direct.append((r, n, chk))
+                    for g, (_, goal) in enumerate(chk.goals):
+                        hooks.goals.append((f"{r.id}#{n}", g, goal))
+        responses = _Responses(m, ex, hooks.stop,
+                               converge=any(r.id == "LIVE-CONVERGE" for r in todo),
+                               failover=any(r.id == "LIVE-FAILOVER" for r in todo))
+        edge, state = responses.on_edge, responses.on_state
+
+        hooks.extra_edge.append(edge)
+        hooks.extra_state.append(state)
+        hooks.prepare()
+        started = time.perf_counter()
+        stats = ex.run(on_state=hooks.on_state, on_edge=hooks.on_edge)
+        secs = time.perf_counter() - started
+        self.log(f"[{profile}] {stats.states:,} states, {stats.transitions:,} transitions, {secs:.1f}s")
+        exhaustive = "exhaustive for the scenario" if stats.complete else f"search cut short: {stats.stopped}"
+        verdicts: dict[str, Verdict] = {}
+        for r in todo:
+            props = [(n, c) for n, c in enumerate(r.checks) if isinstance(c, (Invariant, StepInvariant))]
+            if not props or len(props) != len(r.checks):
+                continue
+            runs, vacuous, details = [], False, []
+            for n, c in props:
+                key = (r.id, n)
+                if key in hooks.violation:
+                    runs.append(Run(sc, profile, hooks.violation[key], label=f"counterexample to {r.id}",
+                                    mutant=self.mutant))
+                if c.when is not None and key not in hooks.antecedent:
+                    vacuous = True
+                    details.append("its premise never holds in a reachable state or step")
+            if runs:
+                verdicts[r.id] = Verdict("violated", "explorer", "shortest run (breadth-first)", secs, runs=runs[:1])
+            elif not stats.complete:
+                verdicts[r.id] = Verdict("inconclusive", "explorer", exhaustive, secs)
+            else:
+                verdicts[r.id] = Verdict("holds", "explorer", exhaustive, secs, detail="; ".join(details),
+                                         vacuous=vacuous)
+        for r, n, cap in direct:
+            goal_runs: list[Run] = []
+            missing = []
+            for g, (label, _) in enumerate(cap.goals):
+                key = (f"{r.id}#{n}", g)
+                if key in hooks.witness:
+                    goal_runs.append(Run(sc, profile, hooks.witness[key], label=f"witness: {label}", mutant=self.mutant))
+                else:
+                    missing.append(label)
+            verdicts[r.id] = self.capability_verdict(r, cap, profile, sc, goal_runs, missing, stats.complete,
+                                                     "explorer", exhaustive, secs)
+        return Checker.Main(stats, verdicts, responses, m)
+
+    def capability_verdict(self, r: Requirement, cap: Capability, profile: str, sc: Scenario,
+                           runs: list[Run], missing: list[str], complete: bool, engine: str, bound: str,
+                           secs: float) -> Verdict:
+        if not missing:
+            return Verdict("holds", engine, bound, secs, runs=runs, detail="every goal has a witness")
+        if not complete:
+            return Verdict("inconclusive", engine, bound, secs, runs=runs,
+                           detail=f"not reached before the search stopped: {', '.join(missing)}")
+        attempt = [attempt_run(sc, profile, cap.attempt)] if cap.attempt else []
+        return Verdict("violated", engine, f"unreachable ({bound})", secs, runs=attempt + runs,
+                       detail=f"no run reaches: {', '.join(missing)}")
+
+    # ------------------------------------------------------------------ the rest
+
+    def check_other(self, r: Requirement, profile: str, main: Checker.Main) -> Verdict:
+        chk = r.checks[0]
+        if isinstance(chk, Capability):
+            return self.check_capabilities(r, profile)
+        if isinstance(chk, Comparison):
+            return self.check_comparison(r, chk, profile)
+        if isinstance(chk, Response):
+            return self.check_response(r, chk, profile, main)
+        if isinstance(chk, Structural):
+            return self.check_structural(r, chk, profile)
+        if isinstance(chk, Finding):
+            return self.check_finding(r, chk, profile)
+        raise TypeError(chk)
+
+    def check_capabilities(self, r: Requirement, profile: str) -> Verdict:
+        runs: list[Run] = []
+        failures: list[Verdict] = []
+        secs = 0.0
+        for cap in r.checks:
+            assert isinstance(cap, Capability)
+            v = self.check_capability(r, cap, profile)
+            secs += v.seconds
+            runs += v.runs
+            if v.status != "holds":
+                failures.append(v)
+        if failures:
+            worst = failures[0]
+            return Verdict(worst.status, worst.engine, worst.bound, secs, worst.detail, runs=runs)
+        return Verdict("holds", "explorer", "shortest witness within the search plan", secs, runs=runs,
+                       detail="every goal has a witness")
+
+    def check_capability(self, r: Requirement, cap: Capability, profile: str) -> Verdict:
+        t = time.perf_counter()
+        sc = planned(self.sc, cap.plan)
+        m = model_of(sc, profile)
+        bound = "shortest run; " + (cap.plan.describe() if cap.plan else "the scenario's bounds")
+        start_inputs: list[Input] = []
+        start: World | None = None
+        if cap.after is not None:
+            inputs, stats, end = search(m, cap.after)
+            if inputs is None:
+                return self.capability_verdict(r, cap, profile, sc, [], ["the first step (a refusal)"],
+                                               stats.complete, "explorer", bound, time.perf_counter() - t)
+            start_inputs, start = inputs, end
+        runs, missing, complete = [], [], True
+        for label, goal in cap.goals:
+            inputs, stats, _ = search(m, goal, start=start)
+            complete = complete and (stats.complete or inputs is not None)
+            if inputs is None:
+                missing.append(label)
+            else:
+                runs.append(Run(sc, profile, start_inputs + inputs, label=f"witness: {label}"))
+        return self.capability_verdict(r, cap, profile, sc, runs, missing, complete, "explorer", bound,
+                                       time.perf_counter() - t)
+
+    def check_comparison(self, r: Requirement, chk: Comparison, profile: str) -> Verdict:
+        t = time.perf_counter()
+        first = self.check_capability(r, chk.capability, profile)
+        if first.status != "holds":
+            return first
+        sc = planned(self.sc, chk.never_plan)
+        m = model_of(sc, profile)
+        ex = Explorer(m)
+        hit: list[int] = []
+
+        def on_state(j: int, w: World) -> None:
+            if chk.never(m, w):
+                hit.append(j)
+                raise StopSearch
+
+        stats = ex.run(on_state=on_state)
+        secs = time.perf_counter() - t
+        if hit:
+            run = Run(sc, profile, ex.run_to(hit[0]), label="an SA holding two addresses under UPDATE alone")
+            return Verdict("violated", "explorer", "shortest run", secs, runs=first.runs + [run],
+                           detail="UPDATE alone reached an overlap, so it could make before break too")
+        if not stats.complete:
+            return Verdict("inconclusive", "explorer", stats.stopped, secs, runs=first.runs)
+        return Verdict("holds", "explorer", f"witness: shortest run; comparison: exhaustive ({chk.never_plan.describe()})",
+                       secs, runs=first.runs,
+                       detail=f"UPDATE alone never holds two addresses ({stats.states:,} states)")
+
+    def check_response(self, r: Requirement, chk: Response, profile: str, main: Checker.Main) -> Verdict:
+        resp = main.responses
+        count, worst, bad = resp.results[chk.name]
+        secs = resp.seconds[chk.name]
+        if bad is not None:
+            prefix, path = bad
+            run = Run(main.model.sc, profile, prefix + path,
+                      label=f"counterexample to {r.id}: a fair continuation that never gets there",
+                      extra={"trigger_step": len(prefix)}, mutant=self.mutant)
+            return Verdict("violated", "response", "fair continuation", secs, runs=[run],
+                           detail=f"from step {len(prefix)} on, delivery is fair and the goal is never reached")
+        if not main.stats.complete:
+            return Verdict("inconclusive", "response", main.stats.stopped, secs)
+        if not count:
+            return Verdict("holds", "response", "no trigger reachable", secs, vacuous=True,
+                           detail="the premise never holds in a reachable state")
+        bound = f"within {worst} fair steps, from {count:,} trigger states (exhaustive for the scenario)"
+        return Verdict("holds", "response", bound, secs, value=worst)
+
+    def check_structural(self, r: Requirement, chk: Structural, profile: str) -> Verdict:
+        from ._structural import sa_count, single_exchange
+
+        t = time.perf_counter()
+        v = single_exchange(self.sc, profile) if chk.name == "single-exchange" else sa_count(profile)
+        v.seconds = time.perf_counter() - t
+        return v
+
+    def check_finding(self, r: Requirement, chk: Finding, profile: str) -> Verdict:
+        t = time.perf_counter()
+        key, value = chk.option
+        sc = with_options(self.sc, **{key: value})
+        sub = Checker(sc, None, z3_engine=False, only=chk.breaks)
+        todo = [by_id()[rid] for rid in chk.breaks]
+        main = sub.main_pass(sc, profile, todo, stop=True)
+        verdicts = dict(main.verdicts)
+        for rq in todo:
+            if rq.id not in verdicts:
+                verdicts[rq.id] = sub.check_other(rq, profile, main)
+        broken = [(rid, verdicts[rid]) for rid in chk.breaks if verdicts[rid].status == "violated"]
+        secs = time.perf_counter() - t
+        if broken:
+            rid, v = broken[0]
+            runs = v.runs[:1]
+            for run in runs:
+                run.label = f"{r.id}: under {key}={value}, {rid} fails"
+            return Verdict("holds", "explorer", f"under {key}={value}", secs, runs=runs,
+                           detail=f"the reading is exposed: {', '.join(b for b, _ in broken)} fail(s) under {key}={value}")
+        inconclusive = [rid for rid in chk.breaks if verdicts[rid].status == "inconclusive"]
+        if inconclusive:
+            return Verdict("inconclusive", "explorer", f"under {key}={value}", secs,
+                           detail=f"could not decide {', '.join(inconclusive)}")
+        return Verdict("violated", "explorer", f"under {key}={value}", secs,
+                       detail=f"the reading breaks none of {', '.join(chk.breaks)}: the prediction is wrong")
+
+
+def _task(sc: Scenario, task: tuple[str, str], depth: int, only: set[str] | None, progress: bool) -> Any:
+    import sys
+
+    from ._z3 import run_z3
+
+    profile, kind = task
+    checker = Checker(sc, sys.stderr if progress else None, False, depth, only)
+    if kind == "explore":
+        return checker.check_profile(profile)
+    checker.log(f"[{profile}] z3: deriving the relation, induction" + (f", BMC to depth {depth}" if depth else ""))
+    res = run_z3(sc, profile, depth)
+    checker.log(f"[{profile}] z3: {res.paths:,} paths, {len(res.proved)} proved, {res.seconds:.1f}s")
+    return res
+
+
+def merge_z3(rep: ProfileReport, res: Any) -> None:
+    """Fold the z3 engine's conclusions into the explorer's verdicts.  The two
+    engines are independent; where they disagree the verdict says so and is
+    not a pass."""
+    verdicts = rep.verdicts
+    if res.error:
+        for v in verdicts.values():
+            if v.status in ("holds", "violated") and v.engine == "explorer":
+                v.detail = (v.detail + "; " if v.detail else "") + f"z3 failed: {res.error}"
+        return
+    share = res.seconds / max(len(res.proved), 1)
+    for rid in res.proved:
+        found = verdicts.get(rid)
+        if found is None or found.status == "not-applicable":
+            continue
+        v = found
+        if v.status != "holds":
+            verdicts[rid] = Verdict("inconclusive", "explorer + z3", None, v.seconds, runs=v.runs,
+                                    detail=f"ENGINES DISAGREE: z3 proves it, the explorer says {v.status}")
+            continue
+        verdicts[rid] = Verdict("proved", "z3 induction", "any reachable state (the scenario's sizes)",
+                                v.seconds + share, vacuous=v.vacuous,
+                                detail=f"inductive with the other proved invariants; the explorer agrees ({v.bound})")
+    for rid, why in res.fell.items():
+        fell = verdicts.get(rid)
+        if fell is not None and fell.status == "holds":
+            fell.detail = (fell.detail + "; " if fell.detail else "") + f"z3: {why}"
+    for rid, depth in res.bmc_depth.items():
+        bmc = verdicts.get(rid)
+        if bmc is None:
+            continue
+        v = bmc
+        explorer_depth = len(v.runs[0].inputs) if v.status == "violated" and v.runs else None
+        if depth is None and explorer_depth is None:
+            v.detail = (v.detail + "; " if v.detail else "") + f"BMC: no counterexample up to depth {res.depth}"
+        elif depth == explorer_depth:
+            v.detail = (v.detail + "; " if v.detail else "") + f"BMC finds it at the same depth {depth}"
+            v.engine = "explorer + bmc"
+        elif explorer_depth is None or depth is None or depth < explorer_depth:
+            verdicts[rid] = Verdict("inconclusive", "explorer + bmc", None, v.seconds, runs=v.runs,
+                                    detail=f"ENGINES DISAGREE: BMC depth {depth}, explorer depth {explorer_depth}")
+
+
+def check(sc: Scenario, profiles: Iterable[str], progress: TextIO | None = None, z3_engine: bool = True,
+          depth: int = 0, jobs: int = 2) -> Report:
+    return Checker(sc, progress, z3_engine, depth).run(profiles, jobs)
+
+
+def killers(sc: Scenario, mutant: str, profile: str = "mm") -> list[tuple[str, int]]:
+    """Every property a mutant breaks (a full exploration), with run lengths."""
+    todo = [r for r in REGISTRY if profile in r.profiles and any(
+        isinstance(c, (Invariant, StepInvariant, Response)) for c in r.checks)]
+    checker = Checker(sc, None, False, 0, None, mutant)
+    main = checker.main_pass(sc, profile, todo)
+    res = []
+    for r in todo:
+        v = main.verdicts.get(r.id)
+        if v is None and isinstance(r.checks[0], Response):
+            v = checker.check_response(r, r.checks[0], profile, main)
+        if v is not None and v.status == "violated" and v.runs:
+            res.append((r.id, len(v.runs[0].inputs)))
+    return res
+
+
+def kill(sc: Scenario, mutant: str, profile: str = "mm") -> tuple[str, Run] | None:
+    """The first property (shortest counterexample) that a mutant breaks, with its run."""
+    todo = [r for r in REGISTRY if profile in r.profiles and any(
+        isinstance(c, (Invariant, StepInvariant, Response)) for c in r.checks)]
+    checker = Checker(sc, None, False, 0, None, mutant)
+    main = checker.main_pass(sc, profile, todo, stop=True)
+    for r in todo:
+        v = main.verdicts.get(r.id)
+        if v is None and isinstance(r.checks[0], Response):
+            v = checker.check_response(r, r.checks[0], profile, main)
+        if v is not None and v.status == "violated" and v.runs:
+            return r.id, v.runs[0]
+    return None

@@ -1,0 +1,767 @@
+"""Predicates over worlds and steps: the vocabulary the requirements use.
+
+Every function here takes the model, a world (or a step: pre-world, input,
+post-world) and returns a truth value.  They are written in the same style as
+the guards: plain Python over record fields, no sets, no hashing of values, and
+``ops.conc`` where a field indexes a table.  So the explorer evaluates them on
+concrete worlds and the z3 engine on symbolic ones, and both read the same text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipsecmm.model import (
+    NOADDR,
+    NOSA,
+    InKind,
+    Input,
+    IState,
+    Kind,
+    Mode,
+    Model,
+    Msg,
+    PeerState,
+    Reason,
+    RState,
+    SAState,
+    World,
+)
+from ipsecmm.model import _ops as ops
+from ipsecmm.model._machines import base_kind
+
+KIND_VALUES = tuple(int(k) for k in Kind)
+CHANGE = (Kind.UPDATE, Kind.ADD, Kind.REMOVE, Kind.SET_ALT, Kind.MOBIKE_UPDATE, Kind.MOBIKE_ADDITIONAL)
+CHECKS = (Kind.CHECK_UPDATE, Kind.CHECK_ADD, Kind.CHECK_REMOVE, Kind.CHECK_ALT)
+ADDRESS = CHANGE + CHECKS
+PRECISE = tuple(r for r in Reason if 1 <= r.value < 20)
+
+
+def kind_of(v: Any) -> Kind:
+    return Kind(ops.conc(v, KIND_VALUES))
+
+
+def slot_of(m: Model, v: Any) -> int:
+    k = ops.conc(v, m.slot_values)
+    return k if k < m.n_slots else NOSA
+
+
+def is_in(k: Kind, kinds: tuple[Kind, ...]) -> bool:
+    return k in kinds
+
+
+# --------------------------------------------------------------------------- databases
+
+
+# State predicates are written as one formula each: ``&``, ``|`` and
+# ``ops.lnot`` instead of ``and``, ``or``, ``not`` and ``if``, so that the z3
+# engine gets one term per predicate rather than one path per combination.
+NOT = ops.lnot
+
+
+def same_addresses(a: Any, b: Any) -> Any:
+    return (a.cur_i == b.cur_i) & (a.cur_r == b.cur_r) & (a.alt_i == b.alt_i) & (a.alt_r == b.alt_r)
+
+
+def same_databases(a: PeerState, b: PeerState) -> Any:
+    """SAD (addresses, alternates, traffic, state, keys) and SPD equal.
+
+    Concretely a tuple comparison, which shortcuts on identity (effects copy
+    what they keep); symbolically one conjunction over the fields, because a
+    tuple comparison would fork once per field."""
+    if isinstance(a.sad[0].state, int):
+        return a.sad == b.sad and a.spd == b.spd
+    ok: Any = True
+    for x, y in zip(a.sad + a.spd, b.sad + b.spd, strict=True):
+        for f in range(len(x)):
+            ok = ok & (x[f] == y[f])
+    return ok
+
+
+def quiescent(w: World) -> Any:
+    ok: Any = True
+    for ps in w.peers:
+        ok = ok & (ps.ini.st != IState.WAIT) & (ps.rsp.st == RState.READY)
+    for ch in w.chan:
+        for msg in ch:
+            ok = ok & (msg.kind == Kind.EMPTY)
+    return ok
+
+
+def live(w: World) -> Any:
+    """Neither initiator has given up on the IKE_SA."""
+    return (w.peers[0].ini.st != IState.DEAD) & (w.peers[1].ini.st != IState.DEAD)
+
+
+def exists(e: Any) -> Any:
+    return (e.state == SAState.ACTIVE) | (e.state == SAState.INACTIVE)
+
+
+def cur(e: Any, side: int) -> Any:
+    return e.cur_i if side == 0 else e.cur_r
+
+
+def alt(e: Any, side: int) -> Any:
+    return e.alt_i if side == 0 else e.alt_r
+
+
+def introduced(msg: Msg, kind: Kind) -> Any:
+    """Addresses a request asks its responder to start trusting."""
+    if kind in (Kind.UPDATE, Kind.ADD, Kind.CHECK_UPDATE, Kind.CHECK_ADD, Kind.CREATE):
+        return ops.bit(msg.new)
+    if kind in (Kind.SET_ALT, Kind.CHECK_ALT, Kind.MOBIKE_ADDITIONAL):
+        return msg.addrs
+    if kind == Kind.MOBIKE_UPDATE:
+        return ops.bit(msg.src)
+    return 0
+
+
+# --------------------------------------------------------------------------- steps
+
+
+class Applied:
+    """Which request a step carries out, if any, and where."""
+
+    __slots__ = ("kind", "msg", "peer", "requester", "role")
+
+    def __init__(self, peer: int, requester: int, msg: Msg, kind: Kind, role: str) -> None:
+        self.peer = peer  # the peer whose machine handles the step
+        self.requester = requester  # the peer that sent the request
+        self.msg = msg  # the request
+        self.kind = kind
+        self.role = role  # "responder" (request or echo arrives) | "initiator" (answer arrives)
+
+
+_memo: dict[str, tuple[Any, Any, Any]] = {}
+
+
+def _remember(name: str, pre: World, inp: Input, compute: Any) -> Any:
+    """The last value of ``name`` for this exact step: several predicates ask
+    the same question about one step in a row."""
+    hit = _memo.get(name)
+    if hit is not None and hit[0] is pre and hit[1] is inp:
+        return hit[2]
+    value = compute()
+    if isinstance(pre.up, int):  # symbolic runs re-execute: never cache them
+        _memo[name] = (pre, inp, value)
+    return value
+
+
+def carried(m: Model, pre: World, inp: Input) -> Applied | None:
+    """The request a delivery step processes: a request reaching its responder,
+    an echo completing a held request, or an answer reaching the initiator."""
+    if inp.kind != InKind.DELIVER:
+        return None
+    return _remember("carried", pre, inp, lambda: _carried(m, pre, inp))
+
+
+def _carried(m: Model, pre: World, inp: Input) -> Applied | None:
+    msg = pre.chan[inp.peer][inp.idx]
+    kind = kind_of(msg.kind)
+    if kind == Kind.EMPTY:
+        return None
+    q = 1 - inp.peer
+    ps = pre.peers[q]
+    if kind == Kind.RR_CHALLENGE:
+        if msg.resp == 0:
+            return None  # a challenge: answered by an echo, no request carried out
+        pend = ps.rsp.pending
+        pk = kind_of(pend.kind)
+        if pk == Kind.EMPTY:
+            return None
+        return Applied(q, inp.peer, pend, pk, "responder")
+    if msg.resp == 0:
+        return Applied(q, inp.peer, msg, kind, "responder")
+    req = ps.ini.req
+    rk = kind_of(req.kind)
+    if rk == Kind.EMPTY:
+        return None
+    return Applied(q, q, req, rk, "initiator")
+
+
+def answer(m: Model, pre: World, inp: Input) -> tuple[int, Msg, Msg] | None:
+    """(initiator, its request, the answer) when a step delivers the answer an
+    initiator is waiting for: protected, matching message ID and kind."""
+    if inp.kind != InKind.DELIVER:
+        return None
+    return _remember("answer", pre, inp, lambda: _answer(m, pre, inp))
+
+
+def _answer(m: Model, pre: World, inp: Input) -> tuple[int, Msg, Msg] | None:
+    msg = pre.chan[inp.peer][inp.idx]
+    if msg.resp == 0 or msg.prot == 0 or msg.kind == Kind.RR_CHALLENGE or msg.kind == Kind.EMPTY:
+        return None
+    q = 1 - inp.peer
+    ini = pre.peers[q].ini
+    if ini.st != IState.WAIT or ini.req.mid != msg.mid or ini.req.kind != msg.kind:
+        return None
+    return q, ini.req, msg
+
+
+def refusal_sent(pre: World, post: World, p: int) -> Msg | None:
+    """The refusal peer ``p``'s responder decided in this step, if it decided one."""
+    a, b = pre.peers[p].rsp, post.peers[p].rsp
+    if a is b:
+        return None
+    if b.mid == a.mid or b.cache.reason == Reason.OK:
+        return None
+    return b.cache
+
+
+def delivered(pre: World, inp: Input) -> Msg | None:
+    if inp.kind != InKind.DELIVER:
+        return None
+    msg = pre.chan[inp.peer][inp.idx]
+    return None if msg.kind == Kind.EMPTY else msg
+
+
+# --------------------------------------------------------------------------- state invariants
+
+
+def agree(m: Model, w: World) -> Any:
+    """INV-AGREE: same address sets for every SA on both peers."""
+    ok: Any = True
+    for k in range(m.n_slots):
+        ok = ok & same_addresses(w.peers[0].sad[k], w.peers[1].sad[k])
+    return ok
+
+
+def at_rest(m: Model, w: World) -> Any:
+    return quiescent(w) & live(w)
+
+
+def sad_spd(m: Model, w: World) -> Any:
+    """INV-SAD-SPD: transport SAs only use address pairs their SPD selects."""
+    ok: Any = True
+    for p in (0, 1):
+        ps = w.peers[p]
+        for k in range(m.n_slots):
+            if m.mode[k] != Mode.TRANSPORT:
+                continue
+            e, s = ps.sad[k], ps.spd[k]
+            remote_sel = s.sel_r if p == 0 else s.sel_i
+            covered = ((e.cur_i & ~s.sel_i) == 0) & ((e.cur_r & ~s.sel_r) == 0) & ((e.out & ~remote_sel) == 0)
+            ok = ok & (NOT(exists(e)) | covered)
+    return ok
+
+
+def nonempty(m: Model, w: World) -> Any:
+    ok: Any = True
+    for ps in w.peers:
+        for e in ps.sad:
+            ok = ok & ((e.state != SAState.ACTIVE) | ((e.cur_i != 0) & (e.cur_r != 0)))
+    return ok
+
+
+def alt_disjoint(m: Model, w: World) -> Any:
+    ok: Any = True
+    for ps in w.peers:
+        for e in ps.sad:
+            ok = ok & ((e.alt_i & e.cur_i) == 0) & ((e.alt_r & e.cur_r) == 0)
+    return ok
+
+
+def rr_verified(m: Model, w: World) -> Any:
+    """INV-RR: a peer only sends to addresses its policy lets it use unverified,
+    or that passed return routability."""
+    ok: Any = True
+    for p in (0, 1):
+        ps = w.peers[p]
+        for e in ps.sad:
+            ok = ok & (NOT(exists(e)) | ((e.out & m.rr[p] & ~ps.rsp.verified) == 0))
+    return ok
+
+
+def pad_ok(m: Model, w: World) -> Any:
+    """INV-PAD: every address an SA uses is authorised by the PAD."""
+    ok: Any = True
+    for p in (0, 1):
+        for e in w.peers[p].sad:
+            ok = ok & (NOT(exists(e)) | (((cur(e, 1 - p) | e.out) & ~m.pad[p]) == 0))
+    return ok
+
+
+def uses_alternate(m: Model, w: World) -> Any:
+    hit: Any = False
+    for p in (0, 1):
+        for e in w.peers[p].sad:
+            hit = hit | (exists(e) & ((e.out & alt(e, 1 - p)) != 0))
+    return hit
+
+
+def alternate_alone(m: Model, w: World) -> Any:
+    """SCN-ALT-LAST-RESORT: traffic to an alternate never goes beside traffic
+    to a current address."""
+    ok: Any = True
+    for p in (0, 1):
+        for e in w.peers[p].sad:
+            both = ((e.out & alt(e, 1 - p)) != 0) & ((e.out & cur(e, 1 - p)) != 0)
+            ok = ok & (NOT(exists(e)) | NOT(both))
+    return ok
+
+
+def given_only(m: Model, w: World) -> Any:
+    """SCN-OWNER-DECIDES (state part): a peer only sends to its peer's current
+    addresses or to alternates its peer gave it."""
+    ok: Any = True
+    for p in (0, 1):
+        for e in w.peers[p].sad:
+            ok = ok & (NOT(exists(e)) | ((e.out & ~(cur(e, 1 - p) | alt(e, 1 - p))) == 0))
+    return ok
+
+
+# --------------------------------------------------------------------------- step invariants
+
+
+def precheck_step(m: Model, pre: World, inp: Input) -> bool:
+    """A check-only request reaches its responder, or its answer its initiator."""
+    msg = delivered(pre, inp)
+    if msg is None or msg.prot == 0:
+        return False
+    k = kind_of(msg.kind)
+    if msg.resp == 0:
+        return is_in(k, CHECKS)
+    ans = answer(m, pre, inp)
+    return ans is not None and is_in(kind_of(ans[1].kind), CHECKS)
+
+
+def databases_unchanged(m: Model, pre: World, inp: Input, post: World) -> bool:
+    return same_databases(pre.peers[0], post.peers[0]) and same_databases(pre.peers[1], post.peers[1])
+
+
+def old_request_step(m: Model, pre: World, inp: Input) -> bool:
+    """A protected request that is not the next one reaches a ready responder."""
+    msg = delivered(pre, inp)
+    if msg is None or msg.resp != 0 or msg.prot == 0 or msg.kind == Kind.RR_CHALLENGE:
+        return False
+    rsp = pre.peers[1 - inp.peer].rsp
+    return rsp.st == RState.READY and msg.mid != rsp.mid
+
+
+def applied_once(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """INV-ONCE: nothing changes, and a retransmission of the last request gets
+    the cached answer again (unless the channel back is full)."""
+    q = 1 - inp.peer
+    if not same_databases(pre.peers[q], post.peers[q]):
+        return False
+    msg = pre.chan[inp.peer][inp.idx]
+    rsp = pre.peers[q].rsp
+    if msg.mid + 1 == rsp.mid and rsp.cache.kind == msg.kind:
+        back = pre.chan[q]
+        if back[len(back) - 1].kind == Kind.EMPTY:
+            found = False
+            for x in post.chan[q]:
+                if x == rsp.cache:
+                    found = True
+            return found
+    return True
+
+
+def unprotected_step(m: Model, pre: World, inp: Input) -> bool:
+    msg = delivered(pre, inp)
+    return msg is not None and msg.prot == 0
+
+
+def receiver_unchanged(m: Model, pre: World, inp: Input, post: World) -> bool:
+    q = 1 - inp.peer
+    a, b = pre.peers[q], post.peers[q]
+    if not same_databases(a, b):
+        return False
+    for x, y in ((a.ini, b.ini), (a.rsp, b.rsp)):
+        for f in range(len(x)):
+            if x[f] != y[f]:
+                return False
+    return True
+
+
+def refusal_step(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """A responder decides a refusal, or an initiator learns one."""
+    if refusal_sent(pre, post, 0) is not None or refusal_sent(pre, post, 1) is not None:
+        return True
+    ans = answer(m, pre, inp)
+    return ans is not None and ans[2].reason != Reason.OK
+
+
+def refusal_harmless(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-REFUSAL-HARMLESS: the refusing responder and the refused initiator
+    keep their databases, traffic included."""
+    for p in (0, 1):
+        if refusal_sent(pre, post, p) is not None and not same_databases(pre.peers[p], post.peers[p]):
+            return False
+    ans = answer(m, pre, inp)
+    if ans is not None and ans[2].reason != Reason.OK:
+        q = ans[0]
+        if not same_databases(pre.peers[q], post.peers[q]):
+            return False
+    return True
+
+
+def address_refusal_step(m: Model, pre: World, inp: Input, post: World) -> bool:
+    for p in (0, 1):
+        r = refusal_sent(pre, post, p)
+        if r is not None and is_in(kind_of(r.kind), ADDRESS):
+            return True
+    return False
+
+
+def reasons_precise(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """MOB-REASON: a refused address request says which check failed."""
+    for p in (0, 1):
+        r = refusal_sent(pre, post, p)
+        if r is None or not is_in(kind_of(r.kind), ADDRESS):
+            continue
+        if r.reason != r.why or not is_in(Reason(ops.conc(r.reason, tuple(int(x) for x in Reason))), PRECISE):
+            return False
+    return True
+
+
+def responder_change_step(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """A responder carries out a request (its databases change), or refuses one."""
+    app = carried(m, pre, inp)
+    if app is None or app.role != "responder":
+        return False
+    p = app.peer
+    return not same_databases(pre.peers[p], post.peers[p]) or refusal_sent(pre, post, p) is not None
+
+
+def validated(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-VALIDATE: what a responder accepts passed PAD, SPD, local policy and
+    return routability; and a refusal for a later check means the earlier ones
+    passed."""
+    app = carried(m, pre, inp)
+    if app is None or app.role != "responder":
+        return True
+    p = app.peer
+    k = app.kind
+    intro = introduced(app.msg, base_kind(k))
+    slot = 0 if k == Kind.MOBIKE_UPDATE else slot_of(m, app.msg.sa)
+    transport = slot != NOSA and m.mode[slot] == Mode.TRANSPORT
+    pad = (intro & ~m.pad[p]) == 0
+    spd = not transport or (intro & ~m.spd_allow[slot][p]) == 0
+    pol = (intro & ~m.accept[p]) == 0
+    prot = slot == NOSA or (intro & ~m.prot_ok[p][slot]) == 0
+    r = refusal_sent(pre, post, p)
+    if r is not None:
+        why = r.why
+        if why == Reason.SPD:
+            return bool(pad)
+        if why == Reason.POLICY:
+            return bool(pad and spd)
+        if why == Reason.PROTECTION:
+            return bool(pad and spd and pol)
+        if why == Reason.RR_FAILED:
+            return bool(pad and spd and pol and prot)
+        return True
+    if same_databases(pre.peers[p], post.peers[p]) or is_in(base_kind(k), (Kind.REMOVE, Kind.DELETE)):
+        return True
+    if base_kind(k) != k:
+        return False  # a check-only request changed a database
+    rr_ok = (intro & m.rr[p] & ~post.peers[p].rsp.verified) == 0 or not m.prof.return_routability
+    return bool(pad and spd and pol and prot and rr_ok)
+
+
+def change_applied(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """An address change (not a check, not a new or deleted SA) is carried out."""
+    app = carried(m, pre, inp)
+    if app is None or not is_in(app.kind, CHANGE):
+        return False
+    return not same_databases(pre.peers[app.peer], post.peers[app.peer])
+
+
+def keys_kept(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-NO-REAUTH: an accepted mobility keeps every SA's keys and SPIs."""
+    for p in (0, 1):
+        for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
+            if a.gen != b.gen or exists(a) != exists(b):
+                return False
+    return True
+
+
+def targeted(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """EXT-TARGET-SA: carrying out a request changes only the SA the user named."""
+    app = carried(m, pre, inp)
+    if app is None:
+        return True
+    p = app.peer
+    intent = slot_of(m, app.msg.intent)
+    for k in range(m.n_slots):
+        if k == intent:
+            continue
+        if not same_addresses(pre.peers[p].sad[k], post.peers[p].sad[k]):
+            return False
+    return True
+
+
+def request_carried(m: Model, pre: World, inp: Input, post: World) -> bool:
+    app = carried(m, pre, inp)
+    return app is not None and not same_databases(pre.peers[app.peer], post.peers[app.peer])
+
+
+def gains_peer_address(m: Model, pre: World, inp: Input, post: World) -> bool:
+    for p in (0, 1):
+        if pre.peers[p].sad is post.peers[p].sad:
+            continue
+        q = 1 - p
+        for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
+            if exists(a) and exists(b) and ((cur(b, q) | alt(b, q)) & ~(cur(a, q) | alt(a, q))) != 0:
+                return True
+    return False
+
+
+def no_auto_add(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-NO-AUTO-ADD: a peer's address joins an SA only when a request names it."""
+    app = carried(m, pre, inp)
+    for p in (0, 1):
+        q = 1 - p
+        for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
+            if not exists(a) or not exists(b):
+                continue
+            gained = (cur(b, q) | alt(b, q)) & ~(cur(a, q) | alt(a, q))
+            if gained == 0:
+                continue
+            if app is None or app.requester != q:
+                return False
+            if (gained & ~introduced(app.msg, base_kind(app.kind))) != 0:
+                return False
+    return True
+
+
+def alternate_taken(m: Model, pre: World, inp: Input, post: World) -> bool:
+    for p in (0, 1):
+        if pre.peers[p].sad is post.peers[p].sad:
+            continue
+        for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
+            if exists(a) and (b.out & alt(a, 1 - p) & ~a.out) != 0:
+                return True
+    return False
+
+
+def last_resort(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-ALT-LAST-RESORT (step part): a peer starts sending to an alternate
+    only on a failure report, and only when every address it sent to is dead."""
+    for p in (0, 1):
+        for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
+            taken = exists(a) and (b.out & alt(a, 1 - p) & ~a.out) != 0
+            if taken and (inp.kind != InKind.PATH_DEAD or inp.peer != p or (a.out & pre.up) != 0):
+                return False
+    return True
+
+
+def multihoming_applied(m: Model, pre: World, inp: Input, post: World) -> bool:
+    app = carried(m, pre, inp)
+    if app is None or app.role != "responder":
+        return False
+    kinds: tuple[Kind, ...] = (Kind.ADD, Kind.REMOVE, Kind.SET_ALT)
+    if m.opts.inactive_update == "refuse":
+        kinds = (*kinds, Kind.UPDATE)
+    return is_in(app.kind, kinds) and not same_databases(pre.peers[app.peer], post.peers[app.peer])
+
+
+def was_active(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-ACTIVE-ONLY: address actions only change active SAs."""
+    app = carried(m, pre, inp)
+    assert app is not None
+    k = slot_of(m, app.msg.sa)
+    return k != NOSA and pre.peers[app.peer].sad[k].state == SAState.ACTIVE
+
+
+def side_changes(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """Some existing SA's addresses change (creating and deleting SAs are not
+    address changes)."""
+    for p in (0, 1):
+        if pre.peers[p].sad is post.peers[p].sad:
+            continue
+        for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
+            if exists(a) and exists(b) and not same_addresses(a, b):
+                return True
+    return False
+
+
+def owner_decides(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-OWNER-DECIDES (step part): the addresses of a side change only by a
+    request of that side's owner, carried out by either peer."""
+    app = carried(m, pre, inp)
+    for p in (0, 1):
+        for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
+            if not exists(a) or not exists(b):
+                continue
+            for side in (0, 1):
+                if cur(a, side) == cur(b, side) and alt(a, side) == alt(b, side):
+                    continue
+                own_action = inp.kind == InKind.ACT and inp.peer == side and p == side  # apply_early
+                if not own_action and (app is None or app.requester != side):
+                    return False
+    return True
+
+
+# --------------------------------------------------------------------------- capability goals
+
+
+def ok_answer(m: Model, pre: World, inp: Input, kinds: tuple[Kind, ...]) -> tuple[int, Msg, int] | None:
+    """(initiator, request, intended slot) for an accepted answer to one of ``kinds``."""
+    ans = answer(m, pre, inp)
+    if ans is None:
+        return None
+    q, req, msg = ans
+    if msg.reason != Reason.OK or not is_in(kind_of(req.kind), kinds):
+        return None
+    return q, req, slot_of(m, req.intent)
+
+
+def moved(m: Model, pre: World, post: World, k: int, side: int) -> bool:
+    """Slot ``k``'s ``side`` addresses changed and both peers agree on them."""
+    if k == NOSA:
+        return False
+    a, b = post.peers[0].sad[k], post.peers[1].sad[k]
+    return cur(a, side) != cur(pre.peers[0].sad[k], side) and cur(a, side) == cur(b, side) and a.gen == 0
+
+
+def goal_update(m: Model, pre: World, inp: Input, post: World) -> bool:
+    ok = ok_answer(m, pre, inp, (Kind.UPDATE, Kind.MOBIKE_UPDATE))
+    return ok is not None and moved(m, pre, post, ok[2], ok[0])
+
+
+def goal_precheck_update(m: Model, pre: World, inp: Input, post: World) -> bool:
+    ans = answer(m, pre, inp)
+    if ans is None:
+        return False
+    _, req, msg = ans
+    return kind_of(req.kind) == Kind.CHECK_UPDATE and req.new != req.src and (
+        msg.reason == Reason.OK or msg.reason == msg.why)
+
+
+def goal_add(m: Model, pre: World, inp: Input, post: World) -> bool:
+    ok = ok_answer(m, pre, inp, (Kind.ADD,))
+    if ok is None or ok[2] == NOSA:
+        return False
+    q, k = ok[0], ok[2]
+    a, b = post.peers[q].sad[k], post.peers[1 - q].sad[k]
+    two = (cur(a, q) & (cur(a, q) - 1)) != 0  # at least two current addresses
+    return two and cur(a, q) == cur(b, q) and b.out == cur(b, q)
+
+
+def goal_remove(m: Model, pre: World, inp: Input, post: World) -> bool:
+    ok = ok_answer(m, pre, inp, (Kind.REMOVE,))
+    if ok is None or ok[2] == NOSA:
+        return False
+    q, req, k = ok
+    a, b = post.peers[q].sad[k], post.peers[1 - q].sad[k]
+    return ops.has(cur(a, q), req.old) == 0 and cur(a, q) == cur(b, q) and cur(a, q) != 0
+
+
+def goal_precheck_multihoming(m: Model, pre: World, inp: Input, post: World) -> bool:
+    ans = answer(m, pre, inp)
+    if ans is None:
+        return False
+    _, req, msg = ans
+    k = kind_of(req.kind)
+    return (k == Kind.CHECK_ADD or k == Kind.CHECK_REMOVE) and (msg.reason == Reason.OK or msg.reason == msg.why)
+
+
+def goal_alternates(m: Model, pre: World, inp: Input, post: World, child_only: bool = False) -> bool:
+    ok = ok_answer(m, pre, inp, (Kind.SET_ALT, Kind.MOBIKE_ADDITIONAL))
+    if ok is None or ok[2] == NOSA or (child_only and ok[2] == 0):
+        return False
+    q, _, k = ok
+    a, b = post.peers[q].sad[k], post.peers[1 - q].sad[k]
+    return alt(a, q) != 0 and alt(a, q) == alt(b, q)
+
+
+def goal_alternates_child(m: Model, pre: World, inp: Input, post: World) -> bool:
+    return goal_alternates(m, pre, inp, post, child_only=True)
+
+
+def goal_explicit(m: Model, pre: World, inp: Input, post: World) -> bool:
+    ok = ok_answer(m, pre, inp, (Kind.UPDATE, Kind.MOBIKE_UPDATE))
+    if ok is None:
+        return False
+    _, req, k = ok
+    return req.old != NOADDR and req.new != NOADDR and req.new != req.src and moved(m, pre, post, k, ok[0])
+
+
+def goal_mode(mode: Mode, kind: Kind) -> Any:
+    """EXT-MODES: an accepted ``kind`` on an SA of ``mode`` with the effect the
+    mode calls for: transport changes SAD and SPD, tunnel only the SAD.  At
+    the answer the initiator applies; the responder applied earlier, so it is
+    compared with the initiator's result."""
+
+    def goal(m: Model, pre: World, inp: Input, post: World) -> bool:
+        kinds = (Kind.UPDATE, Kind.MOBIKE_UPDATE) if kind == Kind.UPDATE else (kind,)
+        if kind == Kind.SET_ALT:
+            kinds = (Kind.SET_ALT, Kind.MOBIKE_ADDITIONAL)
+        ok = ok_answer(m, pre, inp, kinds)
+        if ok is None or ok[2] == NOSA or m.mode[ok[2]] != mode:
+            return False
+        q, _, k = ok
+        a, b = pre.peers[q].sad[k], post.peers[q].sad[k]
+        s0, s1 = pre.peers[q].spd[k], post.peers[q].spd[k]
+        spd_moved = s0.sel_i != s1.sel_i or s0.sel_r != s1.sel_r
+        other, other_spd = post.peers[1 - q].sad[k], post.peers[1 - q].spd[k]
+        if not same_addresses(b, other) or other_spd != s1:
+            return False
+        if kind == Kind.SET_ALT:
+            return alt(a, q) != alt(b, q) and not spd_moved
+        return cur(a, q) != cur(b, q) and spd_moved == (mode == Mode.TRANSPORT)
+
+    goal.__name__ = f"goal_{mode.name.lower()}_{kind.name.lower()}"
+    return goal
+
+
+def goal_refused(m: Model, pre: World, inp: Input, post: World) -> bool:
+    ans = answer(m, pre, inp)
+    return ans is not None and ans[2].reason != Reason.OK
+
+
+def goal_fallback(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """A new CHILD_SA replaced an old one: the DELETE is answered, some SA
+    created by a negotiation is active on both peers, the deleted one is gone."""
+    ok = ok_answer(m, pre, inp, (Kind.DELETE,))
+    if ok is None or ok[2] == NOSA:
+        return False
+    k = ok[2]
+    if post.peers[0].sad[k].state != SAState.DELETED or post.peers[1].sad[k].state != SAState.DELETED:
+        return False
+    for j in range(1, m.n_slots):
+        a, b = post.peers[0].sad[j], post.peers[1].sad[j]
+        if a.gen == 1 and a.state == SAState.ACTIVE and b.state == SAState.ACTIVE and same_addresses(a, b):
+            return True
+    return False
+
+
+def goal_moved_off(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-MAKE-BEFORE-BREAK: a REMOVE takes an SA off every address it started on."""
+    ok = ok_answer(m, pre, inp, (Kind.REMOVE,))
+    if ok is None or ok[2] == NOSA:
+        return False
+    q, _, k = ok
+    start = cur(m.sc.slots[k], q)
+    a, b = post.peers[q].sad[k], post.peers[1 - q].sad[k]
+    return cur(a, q) != 0 and (cur(a, q) & start) == 0 and cur(a, q) == cur(b, q)
+
+
+def overlap(m: Model, w: World) -> Any:
+    """Some SA holds more than one current address on a side (old and new at once)."""
+    hit: Any = False
+    for e in w.peers[1].sad:
+        for side in (0, 1):
+            c = cur(e, side)
+            hit = hit | ((c & (c - 1)) != 0)
+    return hit
+
+
+def policy_outcome(expected: Reason) -> Any:
+    """SCN-POLICY-CASES: the answer to a move says what section 11 predicts."""
+
+    def goal(m: Model, pre: World, inp: Input, post: World) -> bool:
+        ans = answer(m, pre, inp)
+        if ans is None:
+            return False
+        q, req, msg = ans
+        if not is_in(kind_of(req.kind), (Kind.UPDATE, Kind.MOBIKE_UPDATE)):
+            return False
+        if expected == Reason.OK:
+            return msg.reason == Reason.OK and moved(m, pre, post, slot_of(m, req.intent), q)
+        return msg.reason == expected
+
+    goal.__name__ = f"answer_is_{expected.name.lower()}"
+    return goal

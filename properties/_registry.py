@@ -1,0 +1,380 @@
+"""The requirement registry: every ID of the catalogue, and what checks it.
+
+The IDs are the contract with ``shared/requirements.md``; a test fails when one
+is missing.  Summaries are the project's own words.  Each entry names its
+property (or properties) in the forms of this module; every engine reads these
+same objects, so there is no second copy of a property per engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipsecmm.model import Action, InKind, Input, Kind, Mode, Model, Reason, World
+
+from . import _preds as P
+
+StatePred = Callable[[Model, World], Any]
+StepPred = Callable[[Model, World, Input, World], Any]
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """Every reachable state satisfying ``when`` satisfies ``then``."""
+
+    then: StatePred
+    when: StatePred | None = None
+    #: reads only the peers' records and the working addresses (not channels)
+    local: bool = True
+
+
+@dataclass(frozen=True)
+class StepInvariant:
+    """Every step whose pre-state, input and post-state satisfy ``when``
+    satisfies ``then``.  ``kinds`` lists the inputs that can make ``when``
+    true (a filter, so the explorer does not evaluate the rest)."""
+
+    then: StepPred
+    when: StepPred
+    kinds: frozenset[InKind] = frozenset(InKind)
+    #: reads only the peers' records, the delivered message and the working
+    #: addresses of the step (not the channels afterwards)
+    local: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where to look for a witness when the scenario's own bounds do not
+    reach it: another built-in scenario, bound overrides, fewer actions."""
+
+    scenario: str | None = None
+    bounds: tuple[tuple[str, Any], ...] = ()
+    actions: tuple[Action, ...] = ()
+
+    def describe(self) -> str:
+        parts = []
+        if self.scenario:
+            parts.append(f"scenario {self.scenario}")
+        parts += [f"{k}={v}" for k, v in self.bounds]
+        if self.actions:
+            parts.append("actions " + ",".join(a.name for a in self.actions))
+        return "; ".join(parts)
+
+
+NICE = (("moves", 0), ("forge", 0), ("drops", 0))
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Each goal (a step) is reached by some run; ``after``: first reach that
+    step, then the goal from there."""
+
+    goals: tuple[tuple[str, StepPred], ...]
+    plan: Plan | None = None
+    after: StepPred | None = None
+    #: the action whose attempt is shown when a goal cannot be reached
+    attempt: Action | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    """From every ``trigger`` step, every fair continuation reaches ``goal``
+    within a bound (computed and reported)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Structural:
+    name: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A capability in one search plus an invariant in another (make before
+    break: ADD then REMOVE reaches the goal; UPDATE alone never overlaps)."""
+
+    capability: Capability
+    never: StatePred
+    never_plan: Plan
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Under ``option``, at least one of ``breaks`` fails (the finding shows),
+    while the default reading keeps them."""
+
+    option: tuple[str, Any]
+    breaks: tuple[str, ...]
+
+
+Check = Invariant | StepInvariant | Capability | Response | Structural | Comparison | Finding
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    sections: str
+    summary: str
+    kind: str  # capability | invariant | response | structural | finding
+    checks: tuple[Check, ...]
+    profiles: tuple[str, ...] = ("ikev2", "mobike", "mm")
+    note: str = ""
+    property: str = ""  # one-line statement of what is checked
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+DELIVER = frozenset({InKind.DELIVER})
+ALL = ("ikev2", "mobike", "mm")
+CHANGE_PLAN = Plan(bounds=(("requests", 2), *NICE), actions=(Action.ADD, Action.REMOVE, Action.UPDATE, Action.SET_ALT))
+
+REGISTRY: tuple[Requirement, ...] = (
+    # ------------------------------------------------------------------ section 10 requirements
+    Requirement(
+        "MOB-UPDATE", "10.1.2", "The initiator replaces an address of an existing SA by a new one, "
+        "and the SA keeps its keys and SPIs.", "capability",
+        (Capability((("an UPDATE is accepted and the named SA moved on both peers, same keys", P.goal_update),),
+                    attempt=Action.UPDATE),),
+        property="sometimes: an accepted UPDATE answer, after which the named SA's addresses changed on both peers with gen 0",
+    ),
+    Requirement(
+        "MOB-PRECHECK", "10.1.2, 4.2", "Before moving, the initiator asks whether an address, which need "
+        "not be the message's source, would be accepted; the question changes nothing.", "capability",
+        (Capability((("a CHECK_UPDATE for an address other than the source is answered", P.goal_precheck_update),),
+                    attempt=Action.CHECK_UPDATE),),
+        property="sometimes: an answer to CHECK_UPDATE whose new address is not the IP source (purity: INV-PRECHECK-PURE)",
+    ),
+    Requirement(
+        "MOB-REASON", "10.1.2, 4.2", "A refused address request says which check failed: SPD, local policy, "
+        "PAD, unknown or inactive SA, last address and so on.", "invariant",
+        (StepInvariant(P.reasons_precise, P.address_refusal_step, DELIVER | {InKind.RR_TIMEOUT}),),
+        profiles=("mobike", "mm"),
+        note="ikev2 has no address requests to refuse: not applicable.",
+        property="always: when a responder refuses an address request, the wire reason equals the check that failed",
+    ),
+    Requirement(
+        "MOB-SINGLE-EXCHANGE", "10.1.2, 10.1.1", "Moving an SA to a new address takes one request/response "
+        "exchange.", "structural", (Structural("single-exchange"),),
+        property="the fewest exchanges after which an SA's traffic runs on a new address on both peers is 1",
+    ),
+    Requirement(
+        "MH-ADD", "10.2.2, 5.3", "The initiator adds an address to a named SA, which then carries traffic on "
+        "all its current addresses.", "capability",
+        (Capability((("an ADD is accepted; the SA has two current addresses and traffic uses both", P.goal_add),),
+                    attempt=Action.ADD),),
+        property="sometimes: an accepted ADD after which the SA has ≥2 current addresses on both peers and out = current",
+    ),
+    Requirement(
+        "MH-REMOVE", "10.2.2, 5.3", "The initiator removes an address from a named SA.", "capability",
+        (Capability((("a REMOVE is accepted and the address left the SA on both peers", P.goal_remove),),
+                    plan=Plan(bounds=(("requests", 2), *NICE), actions=(Action.ADD, Action.REMOVE)),
+                    attempt=Action.REMOVE),),
+        property="sometimes: an accepted REMOVE after which the address is gone on both peers",
+    ),
+    Requirement(
+        "MH-PRECHECK", "10.2.2", "ADD and REMOVE can be checked first; the answer is yes, or no with the "
+        "reason.", "capability",
+        (Capability((("a CHECK_ADD or CHECK_REMOVE is answered yes or with a precise reason",
+                      P.goal_precheck_multihoming),), attempt=Action.CHECK_ADD),),
+        property="sometimes: an answer to CHECK_ADD/CHECK_REMOVE that is OK or names the failed check",
+    ),
+    Requirement(
+        "MH-ALTERNATE", "10.2.2, 5.4", "The initiator gives alternate addresses for a named SA.", "capability",
+        (Capability((("alternates are accepted for the named SA on both peers", P.goal_alternates),),
+                    attempt=Action.SET_ALT),),
+        property="sometimes: an accepted alternates request after which the named SA holds them on both peers",
+    ),
+    Requirement(
+        "EXT-MODES", "10.3.2, 10.3.1", "Every address action works on transport and on tunnel SAs; transport "
+        "changes SAD and SPD, tunnel only the SAD's outer addresses.", "capability",
+        (Capability(tuple((f"{k.name} on a {mode.name.lower()} SA", P.goal_mode(mode, k))
+                          for mode in (Mode.TRANSPORT, Mode.TUNNEL)
+                          for k in (Kind.UPDATE, Kind.ADD, Kind.REMOVE, Kind.SET_ALT)),
+                    plan=CHANGE_PLAN, attempt=Action.UPDATE),),
+        property="sometimes, for each mode and each of UPDATE/ADD/REMOVE/alternates: accepted with SPD changed iff transport",
+    ),
+    Requirement(
+        "EXT-EXPLICIT", "10.3.2, 10.3.1", "A request names the addresses it adds, removes or replaces; the new "
+        "address need not be the message's source.", "capability",
+        (Capability((("an UPDATE naming old and new, new not the source, is accepted", P.goal_explicit),),
+                    attempt=Action.UPDATE),),
+        property="sometimes: an accepted UPDATE whose old and new are named and whose new is not the IP source",
+    ),
+    Requirement(
+        "EXT-ALT-PER-SA", "10.3.2", "Alternates attach to a given SA, a CHILD_SA as well as the IKE_SA.",
+        "capability",
+        (Capability((("alternates are accepted for a CHILD_SA on both peers", P.goal_alternates_child),),
+                    attempt=Action.SET_ALT),),
+        property="sometimes: an accepted alternates request after which a CHILD_SA holds them on both peers",
+    ),
+    Requirement(
+        "EXT-TARGET-SA", "10.3.2, 10.3.1", "A request names the SA it applies to, and no other SA changes.",
+        "invariant",
+        (StepInvariant(P.targeted, P.request_carried, DELIVER),),
+        property="always: a step carrying out a request changes no SA other than the one the user named",
+    ),
+    # ------------------------------------------------------------------ scenarios, sections 4 to 11
+    Requirement(
+        "SCN-VALIDATE", "4.1, 9.1, 10.3.1", "The responder checks PAD, then SPD, then local policy (then return "
+        "routability when asked) before it changes a database.", "invariant",
+        (StepInvariant(P.validated, P.responder_change_step, DELIVER),),
+        property="always: what a responder carries out passed PAD, SPD, policy and return routability; "
+                 "a refusal for a later check implies the earlier ones passed",
+    ),
+    Requirement(
+        "SCN-NO-REAUTH", "4.1", "An accepted move keeps the SA's negotiated parameters; nothing is "
+        "re-authenticated.", "invariant",
+        (StepInvariant(P.keys_kept, P.change_applied, DELIVER),),
+        property="always: carrying out an address change leaves every SA's key generation and existence as it was",
+    ),
+    Requirement(
+        "SCN-FALLBACK", "4.1, 10.1.1", "After a refusal the initiator still reaches a consistent state by "
+        "creating a new CHILD_SA and deleting the old one.", "capability",
+        (Capability((("a new CHILD_SA replaces the old one after a refusal", P.goal_fallback),),
+                    after=P.goal_refused,
+                    plan=Plan(bounds=(("requests", 3), *NICE), actions=(Action.UPDATE, Action.CREATE, Action.DELETE)),
+                    attempt=Action.CREATE),),
+        property="sometimes: after a refused request, a DELETE answered with a freshly negotiated SA active on both peers",
+    ),
+    Requirement(
+        "SCN-REFUSAL-HARMLESS", "5.3", "A refused request changes nothing on either peer and does not stop "
+        "traffic on the current addresses.", "invariant",
+        (StepInvariant(P.refusal_harmless, P.refusal_step, DELIVER | {InKind.RR_TIMEOUT}),),
+        property="always: a step in which a refusal is decided or learned leaves that peer's SAD, SPD and traffic alone",
+    ),
+    Requirement(
+        "SCN-ALT-LAST-RESORT", "5.1, 5.4, 8", "An alternate is never used beside a current address, and only "
+        "once every address in use has stopped working.", "invariant",
+        (Invariant(P.alternate_alone, P.uses_alternate),
+         StepInvariant(P.last_resort, P.alternate_taken, frozenset({InKind.PATH_DEAD, InKind.DELIVER}))),
+        property="always: traffic to an alternate excludes traffic to current addresses; "
+                 "a switch to an alternate happens on a failure report with every used address dead",
+    ),
+    Requirement(
+        "SCN-NO-AUTO-ADD", "6", "An address seen only as the source of a message never joins an SA by itself.",
+        "invariant",
+        (StepInvariant(P.no_auto_add, P.gains_peer_address),),
+        property="always: a peer's address joins an SA only in a step carrying out that peer's request naming it",
+    ),
+    Requirement(
+        "SCN-MAKE-BEFORE-BREAK", "7, 8", "ADD then REMOVE moves an SA while a working address stays on it; one "
+        "UPDATE never holds the old and the new address at once.", "capability",
+        (Comparison(
+            Capability((("an SA is moved off its first address by ADD then REMOVE", P.goal_moved_off),),
+                       plan=Plan(scenario="make-before-break", actions=(Action.ADD, Action.REMOVE)),
+                       attempt=Action.ADD),
+            P.overlap, Plan(scenario="make-before-break", actions=(Action.UPDATE,))),),
+        property="sometimes (ADD, REMOVE only): REMOVE leaves an SA on new addresses only; "
+                 "never (UPDATE only): an SA with two current addresses",
+    ),
+    Requirement(
+        "SCN-ACTIVE-ONLY", "8", "Address actions on an SA that is not active are refused.", "invariant",
+        (StepInvariant(P.was_active, P.multihoming_applied, DELIVER),),
+        note="By default UPDATE revives an inactive SA (docs/model.md, reading R5); "
+             "with inactive_update=refuse it is covered too.",
+        property="always: a responder carrying out ADD, REMOVE or alternates found the SA active",
+    ),
+    Requirement(
+        "SCN-OWNER-DECIDES", "8, 10.3.1", "Only the owner of an address adds, removes or replaces it; the other "
+        "peer may only fail over to alternates it was given.", "invariant",
+        (StepInvariant(P.owner_decides, P.side_changes), Invariant(P.given_only)),
+        property="always: a side's addresses change only by its owner's request; traffic goes to current or given addresses",
+    ),
+    Requirement(
+        "SCN-SA-COUNT", "10.2.1", "Using m initiator and n responder addresses at once takes one CHILD_SA pair "
+        "with the extension, 2mn CHILD_SAs without it.", "structural", (Structural("sa-count"),),
+        property="CHILD_SAs needed for every address pair, from the most addresses one SA can carry, m×n up to 4×4",
+    ),
+    Requirement(
+        "SCN-POLICY-CASES", "11", "Moves between networks with different security policies are accepted or "
+        "refused with the matching reason, in each of the three cases of section 11.", "capability",
+        tuple(Capability(((f"{name}: the move's answer is {expect.name}", P.policy_outcome(expect)),),
+                         plan=Plan(scenario=name, actions=(Action.UPDATE,)), attempt=Action.UPDATE)
+              for name, expect in (("policy-case1", Reason.POLICY), ("policy-case2", Reason.OK),
+                                   ("policy-case3", Reason.PROTECTION))),
+        property="sometimes, in each policy-case scenario: the UPDATE's answer is POLICY / OK (SA moved) / PROTECTION",
+    ),
+    # ------------------------------------------------------------------ safety and robustness
+    Requirement(
+        "INV-AGREE", "5.3, 9.1", "When no exchange is in flight, both peers hold the same address sets for "
+        "every SA.", "invariant", (Invariant(P.agree, P.at_rest, local=False),),
+        property="always: at rest (no request, answer or check in flight, IKE_SA alive) the SADs' address sets agree",
+    ),
+    Requirement(
+        "INV-SAD-SPD", "9.1, 10.3.1", "In transport mode every address pair an SA uses is covered by the SPD "
+        "of that peer.", "invariant", (Invariant(P.sad_spd),),
+        property="always: a transport SA's current addresses and traffic lie within its SPD selectors",
+    ),
+    Requirement(
+        "INV-NONEMPTY", "5.3; RFC 5061", "Every active SA keeps at least one current address on each side.",
+        "invariant", (Invariant(P.nonempty),),
+        property="always: an active SA has a current address on each side, on both peers",
+    ),
+    Requirement(
+        "INV-ALT-DISJOINT", "5.4", "An SA's alternates never overlap its current addresses.", "invariant",
+        (Invariant(P.alt_disjoint),),
+        property="always: alternates and current addresses of every SA are disjoint on both peers",
+    ),
+    Requirement(
+        "INV-PRECHECK-PURE", "4.2, 8", "A check-only request never changes SAD, SPD or PAD.", "invariant",
+        (StepInvariant(P.databases_unchanged, lambda m, pre, inp, post: P.precheck_step(m, pre, inp), DELIVER),),
+        property="always: delivering a check-only request or its answer leaves both peers' SAD and SPD (PAD is static)",
+    ),
+    Requirement(
+        "INV-ONCE", "RFC 5996 2.1-2.2", "A retransmitted or duplicated request is carried out at most once; the "
+        "cached answer is sent again.", "invariant",
+        (StepInvariant(P.applied_once, lambda m, pre, inp, post: P.old_request_step(m, pre, inp), DELIVER,
+                       local=False),),
+        property="always: a request that is not the next one changes nothing, and the last one gets its cached answer",
+    ),
+    Requirement(
+        "INV-AUTH", "4.1, 14", "A message the IKE_SA does not protect changes nothing.", "invariant",
+        (StepInvariant(P.receiver_unchanged, lambda m, pre, inp, post: P.unprotected_step(m, pre, inp), DELIVER),),
+        property="always: delivering an unprotected message leaves the receiving peer unchanged",
+    ),
+    Requirement(
+        "INV-RR", "RFC 4555 3.7, 5", "Where policy asks for return routability, no traffic goes to an address "
+        "before it is verified.", "invariant", (Invariant(P.rr_verified),),
+        property="always: a peer sends only to addresses verified or not needing verification",
+    ),
+    Requirement(
+        "INV-PAD", "9.1", "No SA uses an address the PAD does not authorise for the peer's identity.",
+        "invariant", (Invariant(P.pad_ok),),
+        property="always: every current address and traffic destination of an SA is in the PAD",
+    ),
+    Requirement(
+        "LIVE-CONVERGE", "4.1", "Under fair delivery, a request completes on both peers within a bounded "
+        "number of steps.", "response", (Response("converge"),),
+        property="from every new request: under fair delivery (no loss, move or forgery; timers only when nothing "
+                 "can be delivered) the initiator is answered and both peers agree on the SA, within B steps",
+    ),
+    Requirement(
+        "LIVE-FAILOVER", "5.4, 8", "If every current address of an SA fails and a working alternate exists, "
+        "traffic resumes on it within a bounded number of steps.", "response", (Response("failover"),),
+        property="from every state where an SA's addresses are all dead and a working alternate exists: "
+                 "under fair failure detection, traffic reaches a working address within B steps",
+    ),
+    # ------------------------------------------------------------------ readings of the draft
+    Requirement(
+        "FIND-4.1-ORDER", "4.1", "Read literally, section 4.1 has the mobile node update its SAs before "
+        "sending; a refusal then leaves the peers disagreeing.", "finding",
+        (Finding(("apply_early", True), ("INV-AGREE",)),),
+        profiles=("mobike", "mm"),
+        note="ikev2 has no address change to apply early: not applicable.",
+        property="under apply_early=true, INV-AGREE fails (shown by a run); under the default it holds",
+    ),
+    Requirement(
+        "FIND-12-BOTH-MOVE", "12", "Section 12 leaves simultaneous moves of both peers out of scope; letting "
+        "the responder move too shows what breaks.", "finding",
+        (Finding(("both_move", True), ("LIVE-CONVERGE", "INV-AGREE")),),
+        profiles=("mobike", "mm"),
+        note="ikev2 cannot move an SA at all: not applicable.",
+        property="under both_move=true, LIVE-CONVERGE or INV-AGREE fails (shown by a run)",
+    ),
+)
+
+
+def by_id() -> dict[str, Requirement]:
+    return {r.id: r for r in REGISTRY}

@@ -1,0 +1,236 @@
+"""Runs of the model: witnesses and counterexamples.
+
+A run is the list of inputs that leads from the initial world of a model (a
+scenario, a profile, its options and bounds) to the state or step a property
+talks about.  It is the only evidence ipsecmm reports: it replays on the
+``transitions`` runtime, prints as a step table, and saves as JSON (our own
+format, readable back) and as ITF (the trace format of Apalache and Quint,
+with the action taken on each state).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipsecmm.model import (
+    ALLSA,
+    NOADDR,
+    NOSA,
+    Action,
+    Event,
+    InKind,
+    Input,
+    MInput,
+    Model,
+    Runtime,
+    Scenario,
+    World,
+    get_profile,
+)
+from ipsecmm.model import _render as render
+from ipsecmm.model._vocab import act_trigger
+
+from ._encode import leaves
+
+PEERS = ("I", "R")
+
+
+class ReplayError(Exception):
+    pass
+
+
+@dataclass
+class Run:
+    """Inputs from the initial world of ``scenario`` under ``profile``."""
+
+    scenario: Scenario
+    profile: str
+    inputs: list[Input]
+    label: str = ""
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    mutant: str | None = None  # a seeded mutant the run belongs to
+
+    def model(self) -> Model:
+        m = Model(self.scenario, get_profile(self.profile, self.scenario.options))
+        if self.mutant:
+            from ._mutants import by_name
+
+            by_name(self.mutant).apply(m)
+        return m
+
+    def replay(self) -> list[tuple[World, Input, list[Event], World]]:
+        """Step the run on the ``transitions`` runtime; every input must be
+        taken (a refused input means the run is not a run of this model)."""
+        m = self.model()
+        rt = Runtime(m)
+        w = rt.initial()
+        steps = []
+        for n, inp in enumerate(self.inputs, 1):
+            events: list[Event] = []
+            w2 = rt.step(w, inp, events)
+            if w2 is None:
+                if inp.kind == InKind.ACT and any(e.what == "refuse" for e in events):
+                    steps.append((w, inp, events, w))  # an attempt the initiator refuses itself
+                    continue
+                raise ReplayError(f"step {n} ({describe_input(m, w, inp)}) is not taken")
+            steps.append((w, inp, events, w2))
+            w = w2
+        return steps
+
+    def final(self) -> World:
+        steps = self.replay()
+        return steps[-1][3] if steps else self.model().initial()
+
+    # ------------------------------------------------------------------ text
+
+    def table(self) -> str:
+        m = self.model()
+        lines = [f"{'#':>3}  {'who':<8} {'input':<48} outcome"]
+        for n, (w, inp, events, w2) in enumerate(self.replay(), 1):
+            who, what = render.input_(m, w, inp)
+            said = [t for t in (render.event(m, ev) for ev in events) if t]
+            changes = render.world_diff(m, w, w2)
+            outcome = "; ".join(said + changes) or "-"
+            lines.append(f"{n:>3}  {who:<8} {what:<48} {outcome}")
+        return "\n".join(lines)
+
+    def mermaid(self) -> str:
+        """A Mermaid sequence diagram of the messages of the run."""
+        m = self.model()
+        out = ["sequenceDiagram", "    participant I as I (initiator)", "    participant R as R (responder)"]
+        for w, inp, events, _ in self.replay():
+            who, what = render.input_(m, w, inp)
+            if inp.kind == InKind.ACT:
+                out.append(f"    Note over {who}: user: {_mm(what)}")
+            elif inp.kind == InKind.DELIVER:
+                msg = w.chan[inp.peer][inp.idx]
+                a, b = PEERS[inp.peer], PEERS[1 - inp.peer]
+                out.append(f"    {a}->>{b}: {_mm(render.message(m, msg))}")
+            elif inp.kind == InKind.DROP:
+                msg = w.chan[inp.peer][inp.idx]
+                a, b = PEERS[inp.peer], PEERS[1 - inp.peer]
+                out.append(f"    {a}-x{b}: lost: {_mm(render.message(m, msg))}")
+            else:
+                out.append(f"    Note over I,R: {who}: {_mm(what)}")
+            for ev in events:
+                if ev.what in ("refuse", "failover", "inactive"):
+                    text = render.event(m, ev)
+                    if text:
+                        out.append(f"    Note over {PEERS[ev.peer]}: {_mm(text)}")
+        return "\n".join(out)
+
+    # ------------------------------------------------------------------ files
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.model()
+        return {
+            "format": "ipsecmm-run/1",
+            "label": self.label,
+            "note": self.note,
+            "scenario": self.scenario.name,
+            "profile": self.profile,
+            "options": dataclasses.asdict(self.scenario.options),
+            "bounds": _bounds(self.scenario),
+            "inputs": [input_json(m, inp) for inp in self.inputs],
+            **({"extra": self.extra} if self.extra else {}),
+            **({"mutant": self.mutant} if self.mutant else {}),
+        }
+
+    def to_itf(self) -> dict[str, Any]:
+        """ITF trace: one state per step, with the action that led to it."""
+        m = self.model()
+        steps = self.replay()
+        worlds = [m.initial()] + [s[3] for s in steps]
+        actions = ["init"] + [describe_input(m, s[0], s[1]) for s in steps]
+        names = [".".join(p) for p, _ in leaves(worlds[0])]
+        states = []
+        for k, (w, act) in enumerate(zip(worlds, actions, strict=True)):
+            st: dict[str, Any] = {"#meta": {"index": k}, "action_taken": act}
+            for name, (_, value) in zip(names, leaves(w), strict=True):
+                st[name] = int(value)
+            states.append(st)
+        return {
+            "#meta": {"format": "ITF", "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+                      "source": f"ipsecmm {self.scenario.name} {self.profile}", "description": self.label},
+            "vars": ["action_taken", *names],
+            "states": states,
+        }
+
+
+def _bounds(sc: Scenario) -> dict[str, Any]:
+    b = dataclasses.asdict(sc.bounds)
+    b["actions"] = [a.name.lower() for a in sc.bounds.actions]
+    return b
+
+
+def _mm(text: str) -> str:
+    # Mermaid reads ';' and '#' specially inside messages.
+    return text.replace(";", ",").replace("#", "no. ")
+
+
+def describe_input(m: Model, w: World, inp: Input) -> str:
+    who, what = render.input_(m, w, inp)
+    return f"{who}: {what}"
+
+
+def _name_addr(m: Model, a: int) -> str | None:
+    return None if a == NOADDR else m.sc.addresses[a].name
+
+
+def input_json(m: Model, inp: Input) -> dict[str, Any]:
+    d: dict[str, Any] = {"input": inp.kind.name.lower()}
+    if inp.kind == InKind.ACT:
+        assert inp.act is not None
+        x = inp.act
+        d["peer"] = PEERS[inp.peer]
+        d["action"] = Action(x.trigger.value).name.lower()
+        if x.sa != NOSA:
+            d["sa"] = m.sc.slots[x.sa].name
+        if x.old != NOADDR:
+            d["old"] = _name_addr(m, x.old)
+        if x.new != NOADDR:
+            d["new"] = _name_addr(m, x.new)
+        if x.addrs:
+            d["addrs"] = m.sc.names(x.addrs)
+        return d
+    if inp.kind in (InKind.DELIVER, InKind.DROP, InKind.DUPLICATE):
+        d["from"] = PEERS[inp.peer]
+        d["index"] = inp.idx
+    elif inp.kind in (InKind.LOSE, InKind.GAIN):
+        d["address"] = m.sc.addresses[inp.idx].name
+    elif inp.kind == InKind.FORGE:
+        d["towards"] = PEERS[1 - inp.peer]
+    else:
+        d["peer"] = PEERS[inp.peer]
+    return d
+
+
+def input_from_json(m: Model, d: dict[str, Any]) -> Input:
+    kind = InKind[d["input"].upper()]
+    sc = m.sc
+    if kind == InKind.ACT:
+        x = MInput(act_trigger(Action[d["action"].upper()]),
+                   sa=sc.slot_index(d["sa"]) if "sa" in d else NOSA,
+                   old=sc.addr_index(d["old"]) if "old" in d else NOADDR,
+                   new=sc.addr_index(d["new"]) if "new" in d else NOADDR,
+                   addrs=sum(1 << sc.addr_index(a) for a in d.get("addrs", [])))
+        return Input(kind, PEERS.index(d["peer"]), 0, x)
+    if kind in (InKind.DELIVER, InKind.DROP, InKind.DUPLICATE):
+        return Input(kind, PEERS.index(d["from"]), int(d["index"]))
+    if kind in (InKind.LOSE, InKind.GAIN):
+        return Input(kind, 0 if sc.addresses[sc.addr_index(d["address"])].owner == 0 else 1,
+                     sc.addr_index(d["address"]))
+    if kind == InKind.FORGE:
+        return Input(kind, 1 - PEERS.index(d["towards"]))
+    return Input(kind, PEERS.index(d["peer"]))
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+__all__ = ["ALLSA", "Run"]
