@@ -1,0 +1,5 @@
+"""Generators: conformance vectors and suite, diagrams, the review report.
+
+Command-line verbs live in ``gen/_cli_*.py`` modules, each exposing
+``register(subparsers)``; ``ipsecmm.cli`` discovers them.
+"""

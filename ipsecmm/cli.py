@@ -421,8 +421,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Other modules add their verbs here (keeps this file free of their imports).
-_EXTRA: list[Callable[[Any], None]] = []
+def _extra_verbs() -> list[Callable[[Any], None]]:
+    """Verbs that live with the generators (``ipsecmm.gen``): each module
+    ``gen/_cli_*.py`` exposes ``register(subparsers)``."""
+    import importlib
+    import pkgutil
+
+    import ipsecmm.gen as gen
+
+    res = []
+    for info in sorted(pkgutil.iter_modules(gen.__path__), key=lambda i: i.name):
+        if info.name.startswith("_cli_"):
+            res.append(importlib.import_module(f"ipsecmm.gen.{info.name}").register)
+    return res
+
+
+_EXTRA = _extra_verbs()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
