@@ -1,0 +1,122 @@
+"""Command-line verb for the pictures: ``ipsecmm diagrams``.
+
+``ipsecmm.cli`` imports this module while it is itself being imported (to
+collect verbs), so ``ipsecmm.cli`` is only imported inside the functions here,
+never at the top: whichever of the two modules is imported first, the other
+is complete by the time it is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ipsecmm.model import PROFILE_NAMES, Model, Scenario, get_profile
+
+
+def register(sub: Any) -> None:
+    from ipsecmm.cli import _common
+
+    p = sub.add_parser("diagrams", help="machine diagrams, state graphs and drawings of runs (DOT and SVG)")
+    _common(p, many_profiles=True)
+    p.add_argument("--out", type=Path, default=Path("diagrams"), help="output directory (default: diagrams)")
+    p.add_argument("--run", type=Path, action="append", metavar="FILE",
+                   help="draw a run saved by ipsecmm check (runs/*.json): machines, sequence chart, states")
+    p.add_argument("--around", type=int, metavar="STATE",
+                   help="draw the state graph around this state (its explorer index, 0 = initial)")
+    p.add_argument("--hops", type=int, metavar="K",
+                   help="region of interest: K transitions around the state or the run (default 2 around, 0 along)")
+    p.add_argument("--max-nodes", type=int, default=300,
+                   help="summarise a state graph with more states than this (default 300)")
+    p.add_argument("--no-svg", action="store_true", help="write DOT only (no Graphviz needed)")
+    p.set_defaults(func=cmd_diagrams)
+
+
+# --------------------------------------------------------------------------- diagrams
+
+
+def cmd_diagrams(args: argparse.Namespace) -> int:
+    from ipsecmm.cli import UsageError, load
+
+    from . import _diagrams as D
+
+    sc = load(args)
+    profiles = args.profile or list(PROFILE_NAMES)
+    if args.max_nodes < 1:
+        raise UsageError("ipsecmm diagrams: --max-nodes must be at least 1")
+    if args.hops is not None and args.hops < 0:
+        raise UsageError("ipsecmm diagrams: --hops must not be negative")
+    try:
+        if args.run:
+            drawings, extra = _run_drawings(args, sc)
+        elif args.around is not None:
+            drawings, extra = _around_drawings(args, sc, profiles), {}
+        else:
+            drawings = D.standard_drawings(sc, profiles, args.max_nodes)
+            extra = {"README.md": D.index_text(sc, drawings)}
+        written = D.write_drawings(args.out, drawings, svg=not args.no_svg)
+    except D.DiagramError as exc:
+        raise UsageError(f"ipsecmm diagrams: {exc}") from None
+    from ipsecmm.cli import write_atomic
+
+    for name, text in sorted(extra.items()):
+        write_atomic(args.out / name, text)
+        written.append(args.out / name)
+    for d in drawings:
+        if d.text is not None:
+            print(d.text)
+    print(f"wrote {len(written)} files to {args.out}/")
+    return 0
+
+
+def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], dict[str, str]]:
+    from ipsecmm.cli import UsageError
+    from ipsecmm.properties import ReplayError
+
+    from . import _diagrams as D
+
+    drawings: list[D.Drawing] = []
+    extra: dict[str, str] = {}
+    for path in args.run:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"ipsecmm diagrams: --run {path}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"ipsecmm diagrams: --run {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        try:
+            runs = D.runs_from_json(doc, sc if args.scenario else None)
+        except D.DiagramError as exc:
+            raise UsageError(f"ipsecmm diagrams: --run {path}: {exc}") from None
+        base = path.name.removesuffix(".json")
+        for k, run in enumerate(runs, 1):
+            stem = f"run-{base}-{k}"
+            try:
+                run.replay()
+            except ReplayError as exc:
+                raise UsageError(f"ipsecmm diagrams: --run {path}: run {k}: {exc}") from None
+            drawings += [D.Drawing(s, dot) for s, dot in D.run_machine_dots(run, stem)]
+            extra[f"{stem}-sequence.svg"] = D.sequence_svg(run, f"{stem}-sequence")
+            extra[f"{stem}-sequence.mmd"] = run.mermaid() + "\n"
+            g = D.explore_graph(run.model(), keep_edges=True)
+            region, states = D.along(g, run, args.hops or 0)
+            title = f"{run.label or 'run'}: states along the run ({run.profile}, scenario {run.scenario.name})"
+            drawings.append(D.region_drawing(g, region, f"{stem}-states", title, states, args.max_nodes))
+    return drawings, extra
+
+
+def _around_drawings(args: argparse.Namespace, sc: Scenario, profiles: list[str]) -> list[Any]:
+    from . import _diagrams as D
+
+    hops = 2 if args.hops is None else args.hops
+    res = []
+    for p in profiles:
+        m = Model(sc, get_profile(p, sc.options))
+        g = D.explore_graph(m, keep_edges=True)
+        region = D.around(g, args.around, hops)
+        stem = f"states-{sc.name}-{p}-around-{args.around}"
+        title = f"scenario {sc.name} under {p}: {hops} transitions around state {args.around}"
+        res.append(D.region_drawing(g, region, stem, title, cap=args.max_nodes))
+    return res

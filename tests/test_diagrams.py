@@ -1,0 +1,356 @@
+"""Diagrams: machines match their tables, committed diagrams are fresh, runs
+and state graphs are drawn from what the model does."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ipsecmm.cli import main
+from ipsecmm.gen import _diagrams as D
+from ipsecmm.model import PROFILE_NAMES, Action, IState, Model, Role, RState, builtin_scenario, default_scenario
+from ipsecmm.properties import Checker, Run
+
+from helpers import act, deliver
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "diagrams"
+
+
+def graphviz_json(dot_text: str) -> dict:
+    """Graphviz's own reading of a DOT text (nodes, edges and their attributes)."""
+    res = subprocess.run(["dot", "-Tjson0"], input=dot_text.encode(), capture_output=True, check=True)
+    assert res.stderr == b"", res.stderr.decode()
+    return json.loads(res.stdout)
+
+
+def port_cells(table: str) -> dict[str, str]:
+    """PORT name -> the text of its cell (tags dropped, <BR/> as a newline)."""
+    cells = {}
+    for port, body in re.findall(r'<TD PORT="([^"]+)"[^>]*>(.*?)</TD>', table):
+        cells[port] = html.unescape(re.sub(r"<[^>]+>", "", body.replace("<BR/>", "\n")))
+    return cells
+
+
+@pytest.fixture(scope="module")
+def rr_run() -> Run:
+    """UPDATE to the wifi address: R verifies it with COOKIE2, then applies."""
+    sc = default_scenario()
+    m = Model(sc, "mm")
+    return Run(sc, "mm", [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(0), deliver(1), deliver(0), deliver(1)],
+               label="update via return routability")
+
+
+# --------------------------------------------------------------------------- machines
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_machine_diagram_is_its_table(profile, role):
+    rows = D.table_rows(profile, role)
+    name = D.machine_name(profile, role)
+    doc = graphviz_json(D.profile_machine_dot(profile, role))
+    states = {Role.INITIATOR: IState, Role.RESPONDER: RState}[role]
+    nodes = {o["_gvid"]: o for o in doc["objects"]}
+    names = {o["name"] for o in nodes.values()}
+    assert names == {s.name for s in states}
+    assert names == {states(r.src).name for r in rows} | {states(r.dst).name for r in rows} | {states(0).name}
+
+    edges = doc["edges"]
+    assert len(edges) == len(rows)
+    seen = Counter()
+    for edge in edges:
+        k = int(re.fullmatch(rf"{re.escape(name)}-r(\d+)", edge["id"]).group(1))
+        seen[k] += 1
+        row = rows[k]
+        tail, head = nodes[edge["tail"]]["name"], nodes[edge["head"]]["name"]
+        assert (tail, head) == (states(row.src).name, states(row.dst).name)
+        assert edge["tooltip"] == f"{row.label} {{{', '.join(row.reqs)}}}"
+        if row.src == row.dst:
+            # A loop is drawn on its own line of the state box, which carries the text.
+            side = D.loop_side(row.src)
+            assert edge["tailport"] == edge["headport"] == f"r{k}:{side}"
+            assert port_cells(nodes[edge["tail"]]["label"])[f"r{k}"] == D.row_text(row)
+        else:
+            assert edge["label"].replace("\\n", "\n") == D.row_text(row)
+    assert seen == Counter(range(len(rows)))
+
+
+def test_the_state_boxes_hold_exactly_the_loops():
+    rows = D.table_rows("mm", Role.RESPONDER)
+    doc = graphviz_json(D.profile_machine_dot("mm", Role.RESPONDER))
+    for node in doc["objects"]:
+        ports = set(port_cells(node["label"]))
+        loops = {f"r{k}" for k, r in enumerate(rows) if RState(r.src).name == node["name"] and r.src == r.dst}
+        assert ports == loops
+
+
+def test_options_change_the_drawn_table():
+    sc = default_scenario()
+    early = D.profile_machine_dot("mm", Role.INITIATOR, dataclasses.replace(sc, options=sc.options.replace(apply_early=True)))
+    plain = D.profile_machine_dot("mm", Role.INITIATOR, sc)
+    assert "apply; send(request)" in early and "apply; send(request)" not in plain
+    assert "apply_early=True" in early
+
+
+def test_a_state_no_row_enters_is_marked():
+    dot = D.profile_machine_dot("ikev2", Role.RESPONDER)
+    ready, rr_wait = (line for line in dot.splitlines() if line.startswith(('  "READY" [', '  "RR_WAIT" [')))
+    assert "no row enters it" in rr_wait and "DASHED" in rr_wait
+    assert "no row enters it" not in ready
+    assert "no row enters it" not in D.profile_machine_dot("mm", Role.RESPONDER)
+
+
+# --------------------------------------------------------------------------- the committed diagrams
+
+
+@pytest.fixture(scope="module")
+def standard():
+    return D.standard_drawings(default_scenario())
+
+
+def test_committed_diagrams_are_fresh(standard):
+    stale = []
+    for d in standard:
+        path = DIAGRAMS / f"{d.stem}.dot"
+        if not path.is_file() or path.read_text(encoding="utf-8") != d.dot:
+            stale.append(path.name)
+        if d.text is not None and (DIAGRAMS / f"{d.stem}.txt").read_text(encoding="utf-8") != d.text:
+            stale.append(f"{d.stem}.txt")
+        assert (DIAGRAMS / f"{d.stem}.svg").is_file()
+    if (DIAGRAMS / "README.md").read_text(encoding="utf-8") != D.index_text(default_scenario(), standard):
+        stale.append("README.md")
+    extra = {p.stem for p in DIAGRAMS.glob("*.dot")} - {d.stem for d in standard}
+    assert not stale and not extra, f"diagrams/ is stale ({', '.join(stale + sorted(extra))}): run `ipsecmm diagrams`"
+
+
+def test_standard_set_covers_every_profile_and_role(standard):
+    stems = {d.stem for d in standard}
+    assert stems == {D.machine_name(p, r) for p in PROFILE_NAMES for r in Role} | {f"states-default-{p}" for p in PROFILE_NAMES}
+
+
+def test_rendering_is_deterministic_and_clean(standard):
+    again = D.standard_drawings(default_scenario(), ("ikev2",))
+    assert [d.dot for d in again] == [d.dot for d in standard if "-ikev2" in d.stem]
+    for d in standard:
+        res = subprocess.run(["dot", "-Tsvg"], input=d.dot.encode(), capture_output=True, check=True)
+        assert res.stderr == b"", f"{d.stem}: {res.stderr.decode()}"
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def fired_labels(run: Run) -> list[tuple[int, str, str, str]]:
+    m = run.model()
+    return [(f.step, "IR"[f.peer], f.role.name, m.rows_list[f.role][f.row].label) for f in D.firings(run)]
+
+
+def test_firings_name_the_row_each_step_takes(rr_run):
+    assert fired_labels(rr_run) == [
+        (1, "I", "INITIATOR", "act_update / send(request)"),
+        (2, "R", "RESPONDER", "recv_update [needs return routability] / hold; send(RR_CHALLENGE)"),
+        (3, "I", "RESPONDER", "recv_rr_challenge / send(echo)"),
+        (4, "R", "RESPONDER", "recv_rr_echo / verify; apply; answer(OK)"),
+        (5, "I", "INITIATOR", "recv_response / apply; report"),
+    ]
+
+
+def test_a_refusal_fires_its_check_row():
+    sc = builtin_scenario("fallback")
+    m = Model(sc, "mm")
+    run = Run(sc, "mm", [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(0), deliver(1)])
+    assert [label for *_, label in fired_labels(run)] == [
+        "act_update / send(request)",
+        "recv_update [policy needs stronger protection] / refuse(PROTECTION)",
+        "recv_response [refused] / report",
+    ]
+
+
+@pytest.fixture(scope="module")
+def checked_runs() -> list[Run]:
+    report = Checker(builtin_scenario("fallback"), None, z3_engine=False).run(PROFILE_NAMES)
+    runs = [run for pr in report.profiles for v in pr.verdicts.values() for run in v.runs]
+    assert len(runs) > 20
+    return runs
+
+
+def test_firings_agree_with_the_transitions_runtime(checked_runs):
+    # The recorder dispatches on the compiled tables; the replay runs the
+    # transitions machines.  Each fired row must start where the replayed
+    # machine was and end where it went.
+    for run in checked_runs:
+        steps = run.replay()
+        m = run.model()
+        for f in D.firings(run):
+            w, _, _, w2 = steps[f.step - 1]
+            before, after = w.peers[f.peer], w2.peers[f.peer]
+            if f.row is None:
+                assert after == before
+                continue
+            row = m.rows_list[f.role][f.row]
+            if f.role == Role.INITIATOR:
+                assert (before.ini.st, after.ini.st) == (row.src, row.dst), (run.label, f)
+            else:
+                assert (before.rsp.st, after.rsp.st) == (row.src, row.dst), (run.label, f)
+
+
+def test_highlighted_machines_mark_exactly_the_fired_rows(rr_run):
+    dots = dict(D.run_machine_dots(rr_run, "t"))
+    assert set(dots) == {"t-I-initiator", "t-I-responder", "t-R-responder"}
+    fired = {(f.peer, f.role, f.row) for f in D.firings(rr_run)}
+    for stem, dot in dots.items():
+        doc = graphviz_json(dot)
+        peer = "IR".index(stem.split("-")[1])
+        role = Role.INITIATOR if stem.endswith("initiator") else Role.RESPONDER
+        marked = {int(e["id"].rsplit("-r", 1)[1]) for e in doc["edges"] if e.get("class") == "fired"}
+        assert marked == {row for p, r, row in fired if p == peer and r == role}
+    assert "steps 5" in dots["t-I-initiator"]
+
+
+def test_sequence_chart_shows_every_message_and_step(rr_run):
+    svg = D.sequence_svg(rr_run, "chart-1")
+    root = ET.fromstring(svg)
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    arrows = root.findall(".//s:line[@class='msg']", ns)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert len(arrows) == 4 == rr_run.mermaid().count("->>")
+    assert [t for t in texts if t and t.isdigit()] == ["1", "2", "3", "4", "5"]
+    assert "UPDATE web a1→a2 mid=2 [a1→r1]" in texts and "user: UPDATE(web, a1→a2)" in texts
+    ids = [el.get("id") for el in root.iter() if el.get("id")]
+    assert ids and all(i.startswith("chart-1") for i in ids)
+    assert D.sequence_svg(rr_run, "chart-1") == svg
+
+
+def test_sequence_chart_draws_losses_and_notes():
+    sc = default_scenario()
+    m = Model(sc, "mm")
+    from ipsecmm.model import InKind, Input
+
+    run = Run(sc, "mm", [act(m, Action.UPDATE, "web", "a1", "a2"), Input(InKind.DROP, 0, 0), Input(InKind.TIMEOUT, 0)])
+    root = ET.fromstring(D.sequence_svg(run, "x"))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert len(root.findall(".//s:line[@class='lost']", ns)) == 1
+    assert not root.findall(".//s:line[@class='msg']", ns)
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert any(t.startswith("lost: UPDATE web") for t in texts)
+    assert "retransmission timer fires" in texts
+
+
+# --------------------------------------------------------------------------- state graphs
+
+
+@pytest.fixture(scope="module")
+def small_graph() -> D.StateGraph:
+    return D.explore_graph(Model(builtin_scenario("fallback"), "ikev2"), keep_edges=True)
+
+
+def test_small_state_graph_is_drawn_whole(small_graph):
+    g = small_graph
+    assert g.stats.states < D.MAX_NODES
+    d = D.region_drawing(g, set(range(g.stats.states)), "s", "t")
+    doc = graphviz_json(d.dot)
+    assert d.text is None
+    assert len(doc["objects"]) == g.stats.states
+    assert len(doc["edges"]) == g.stats.transitions
+
+
+def test_large_region_is_summarised_not_drawn(small_graph):
+    g = small_graph
+    d = D.region_drawing(g, set(range(g.stats.states)), "s", "t", cap=50)
+    assert d.text is not None and f"{g.stats.states:,} states" in d.text
+    doc = graphviz_json(d.dot)
+    assert len(doc["objects"]) == len(g.clusters) < 50
+    counted = sum(int(re.search(r"([\d,]+) states", o["label"]).group(1).replace(",", "")) for o in doc["objects"])
+    assert counted == g.stats.states
+    rows = [line for line in d.text.splitlines() if re.match(r"^(IDLE|WAIT|DEAD) ", line)]
+    assert len(rows) == len(g.clusters)
+
+
+def test_region_around_a_state(small_graph):
+    g = small_graph
+    m = g.model
+    succ = {g.explorer.index[w2] for _, w2 in m.successors(g.worlds[0])}
+    pred = {i for i, _, j in g.edges if j == 0}
+    assert D.around(g, 0, 0) == {0}
+    assert D.around(g, 0, 1) == {0} | succ | pred
+    assert D.around(g, 0, 2) > D.around(g, 0, 1)
+    with pytest.raises(D.DiagramError, match="no state 100000"):
+        D.around(g, 100000, 1)
+
+
+def test_region_along_a_run_highlights_its_path():
+    sc = builtin_scenario("fallback")
+    m = Model(sc, "mm")
+    run = Run(sc, "mm", [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(0), deliver(1)])
+    g = D.explore_graph(m, keep_edges=True)
+    region, path = D.along(g, run)
+    assert len(path) == 4 and path[0] == 0 and region == set(path)
+    assert [g.explorer.depth[j] for j in path] == [0, 1, 2, 3]
+    dot = D.state_dot(g, region, "p", "t", path)
+    doc = graphviz_json(dot)
+    assert len(doc["objects"]) == 4
+    assert sum(1 for e in doc["edges"] if e.get("color") == D.FIRED) == 3
+
+
+# --------------------------------------------------------------------------- the verb
+
+
+def test_diagrams_verb_writes_dot_and_svg(tmp_path, capsys):
+    assert main(["diagrams", "--profile", "ikev2", "--out", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"machine-ikev2-initiator.dot", "machine-ikev2-initiator.svg", "machine-ikev2-responder.dot",
+            "machine-ikev2-responder.svg",
+            "states-default-ikev2.dot", "states-default-ikev2.svg", "states-default-ikev2.txt", "README.md"} == names
+    out = capsys.readouterr().out
+    assert "3,248 states" in out and "summarised" in out
+    svg = ET.parse(tmp_path / "machine-ikev2-initiator.svg").getroot()
+    edges = {g.get("id") for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "edge"}
+    assert edges == {f"machine-ikev2-initiator-r{k}" for k in range(len(D.table_rows("ikev2", Role.INITIATOR)))}
+
+
+def test_diagrams_verb_draws_a_saved_run(tmp_path, rr_run):
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps({"runs": [rr_run.to_json()]}))
+    assert main(["diagrams", "--run", str(saved), "--out", str(tmp_path / "out"), "--no-svg"]) == 0
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert names == {"run-run-1-I-initiator.dot", "run-run-1-I-responder.dot", "run-run-1-R-responder.dot",
+                     "run-run-1-states.dot", "run-run-1-sequence.svg", "run-run-1-sequence.mmd"}
+    assert (tmp_path / "out" / "run-run-1-sequence.mmd").read_text() == rr_run.mermaid() + "\n"
+
+
+def test_diagrams_verb_around_a_state(tmp_path):
+    assert main(["diagrams", "--scenario", "scenarios/fallback.toml", "--profile", "ikev2", "--around", "0",
+                 "--hops", "1", "--out", str(tmp_path), "--no-svg"]) == 0
+    dot = (tmp_path / "states-fallback-ikev2-around-0.dot").read_text()
+    assert '"s0" [' in dot and "peripheries=2" in dot
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--around", "99999", "--profile", "ikev2"], "no state 99999"),
+    (["--max-nodes", "0"], "--max-nodes"),
+    (["--hops", "-1", "--around", "0"], "--hops"),
+    (["--run", "does-not-exist.json"], "does-not-exist.json"),
+])
+def test_diagrams_verb_bad_input(tmp_path, capsys, args, message):
+    assert main(["diagrams", "--out", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and message in err and err.startswith("ipsecmm diagrams")
+
+
+def test_diagrams_verb_rejects_a_file_that_is_not_a_run(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "something else"}))
+    assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "not an ipsecmm run" in err and err.count("\n") == 1
+    bad.write_text("{")
+    assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path)]) == 2
+    assert "not JSON" in capsys.readouterr().err
