@@ -17,7 +17,7 @@ import math
 from ipsecmm.model import Action, Input, Model, SAState, Scenario, World, get_profile, parse_scenario
 
 from . import _preds as P
-from ._check import Verdict, model_of, search, with_bounds
+from ._check import Verdict, attempt_run, model_of, search, with_bounds
 from ._explorer import Explorer
 from ._runs import Run
 
@@ -100,23 +100,33 @@ actions = ["add"]
     return parse_scenario(text, f"<multihomed {m_addrs}>")
 
 
-def capacity(profile: str, n_addrs: int) -> int:
-    """The most addresses of one side that one SA holds at once under ``profile``."""
+def capacity(profile: str, n_addrs: int) -> tuple[int, Run]:
+    """The most addresses of one side that one SA holds at once on both peers
+    under ``profile``, and the shortest run that gets there."""
     sc = _multihomed(n_addrs)
     m = Model(sc, get_profile(profile, sc.options))
-    best = 0
+    ex = Explorer(m)
+    best, where = 0, 0
 
     def on_state(j: int, w: World) -> None:
-        nonlocal best
-        for ps in w.peers:
-            best = max(best, bin(ps.sad[1].cur_i).count("1"))
+        nonlocal best, where
+        a, b = w.peers[0].sad[1], w.peers[1].sad[1]
+        n = bin(a.cur_i).count("1")
+        if a.cur_i == b.cur_i and n > best:
+            best, where = n, j
 
-    Explorer(m).run(on_state=on_state)
-    return best
+    ex.run(on_state=on_state)
+    if best > 1:
+        run = Run(sc, profile, ex.run_to(where), label=f"witness: one SA carries {best} initiator addresses")
+    else:
+        run = attempt_run(sc, profile, Action.ADD)
+        run.label = "an SA never carries a second address: the attempt"
+    return best, run
 
 
 def sa_count(profile: str, up_to: int = 4) -> Verdict:
-    caps = {n: capacity(profile, n) for n in range(1, up_to + 1)}
+    measured = {n: capacity(profile, n) for n in range(1, up_to + 1)}
+    caps = {n: c for n, (c, _) in measured.items()}
     table = {}
     ok = True
     for mm in range(1, up_to + 1):
@@ -128,4 +138,5 @@ def sa_count(profile: str, up_to: int = 4) -> Verdict:
             ok = ok and pairs == 1
     detail = ", ".join(f"{k}: {v}" for k, v in table.items() if k in ("1x1", "2x2", "3x4", "4x4"))
     return Verdict("holds" if ok else "violated", "structural", f"m x n up to {up_to} x {up_to}",
-                   value={"child_sas": table, "capacity": caps}, detail=f"CHILD_SAs needed: {detail}")
+                   value={"child_sas": table, "capacity": caps}, detail=f"CHILD_SAs needed: {detail}",
+                   runs=[measured[up_to][1]])

@@ -245,16 +245,18 @@ class Paths:
                 self._known.append((var, z3.BitVecVal(only, WIDTH)))
 
     def decide(self, c: z3.BoolRef) -> bool:
+        # A decision the path already determines never consumes a recorded
+        # choice: replaying a prefix must meet the recorded forks in order.
+        settled = self._settle(c)
+        if settled is not None:
+            cond = c if settled else z3.Not(c)
+            self._conds.append(cond)
+            self.solver.add(cond)
+            return settled
         if self._pos < len(self._prefix):
             choice = self._prefix[self._pos]
             self._pos += 1
         else:
-            settled = self._settle(c)
-            if settled is not None:
-                cond = c if settled else z3.Not(c)
-                self._conds.append(cond)
-                self.solver.add(cond)
-                return settled
             t_ok = self._feasible(c)
             f_ok = self._feasible(z3.Not(c))
             if not (t_ok or f_ok):

@@ -78,9 +78,9 @@ class Z3Result:
 
 
 class Z3Engine:
-    def __init__(self, m: Model) -> None:
+    def __init__(self, m: Model, enc: Encoding | None = None) -> None:
         self.m = m
-        self.enc = Encoding(m)
+        self.enc = enc if enc is not None else Encoding(m)
         self.nxt = self.enc.fresh("n")
         self.sel = z3.BitVec("sel", 16)
         self.T = self.enc.relation(self.enc.pre, self.nxt, self.sel)
@@ -134,19 +134,23 @@ class Z3Engine:
         return sorted(alive), fell
 
     def bmc(self, bad: z3.BoolRef, depth: int) -> int | None:
-        """The shortest depth <= ``depth`` at which a state satisfies ``bad``."""
+        """The shortest depth <= ``depth`` at which a reachable state satisfies
+        ``bad``, or None.  A solver that gives up is an error, never a None."""
         states = [self.enc.fresh("b0")]
-        s = z3.Solver()
-        s.set("timeout", TIMEOUT_MS)
-        s.add(self.enc.equals(states[0], self.m.initial()))
+        init = self.enc.equals(states[0], self.m.initial())
+        steps: list[z3.BoolRef] = []
         for d in range(depth + 1):
-            sub = list(zip(self.enc.pre, states[d], strict=True))
-            if s.check(z3.substitute(bad, *sub)) == z3.sat:
+            s = self.solver()
+            s.add(init, *steps, z3.substitute(bad, *zip(self.enc.pre, states[d], strict=True)))
+            r = s.check()
+            if r == z3.unknown:
+                raise RuntimeError(f"BMC at depth {d}: solver gave up ({s.reason_unknown()})")
+            if r == z3.sat:
                 return d
             if d == depth:
                 break
             states.append(self.enc.fresh(f"b{d + 1}"))
-            s.add(self.enc.relation(states[d], states[d + 1], z3.BitVec(f"bsel{d}", 16)))
+            steps.append(self.enc.relation(states[d], states[d + 1], z3.BitVec(f"bsel{d}", 16)))
         return None
 
 
