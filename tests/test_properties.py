@@ -8,12 +8,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 from ipsecmm.cli import main
 from ipsecmm.model import InKind, builtin_scenario, default_scenario
 from ipsecmm.properties import MUTANTS, REGISTRY, Checker, Run, by_id, kill
 from ipsecmm.properties._registry import Invariant, StepInvariant
+
+from conftest import ROOT
 
 # The contract: every ID of shared/requirements.md.
 CATALOGUE = {
