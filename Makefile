@@ -2,13 +2,15 @@
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The test setup adds a headless browser (the report test); `make run` does not need one.
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench diagrams clean
 
 run: $(STAMP)
 	$(BIN)/ipsecmm explore
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
 
 setup: $(STAMP)
@@ -17,12 +19,20 @@ $(STAMP): pyproject.toml scripts/setup.sh
 	sh scripts/setup.sh
 	touch $(STAMP)
 
+$(TEST_STAMP): pyproject.toml scripts/setup.sh
+	sh scripts/setup.sh --test
+	touch $(STAMP) $(TEST_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check ipsecmm model properties gen tests bench
 	$(BIN)/mypy ipsecmm model properties gen
 
 bench: $(STAMP)
 	$(BIN)/python bench/explore.py
+
+# Redraw the committed diagrams/ after the tables change (a test fails until then).
+diagrams: $(STAMP)
+	$(BIN)/ipsecmm diagrams
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
