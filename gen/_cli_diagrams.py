@@ -1,4 +1,4 @@
-"""Command-line verb for the pictures: ``ipsecmm diagrams``.
+"""Command-line verbs for the pictures: ``ipsecmm diagrams`` and ``ipsecmm report``.
 
 ``ipsecmm.cli`` imports this module while it is itself being imported (to
 collect verbs), so ``ipsecmm.cli`` is only imported inside the functions here,
@@ -32,6 +32,17 @@ def register(sub: Any) -> None:
                    help="summarise a state graph with more states than this (default 300)")
     p.add_argument("--no-svg", action="store_true", help="write DOT only (no Graphviz needed)")
     p.set_defaults(func=cmd_diagrams)
+
+    p = sub.add_parser("report", help="one self-contained HTML page (and Markdown) for a review")
+    _common(p, many_profiles=True)
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--no-z3", action="store_true", help="explorer only: skip the z3 induction")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes for the check (default 2)")
+    p.add_argument("--findings", type=Path, help="findings in Markdown (default: docs/findings.md of the repository)")
+    p.add_argument("--vectors", type=Path, help="conformance vectors directory (default: vectors/ of the repository)")
+    p.add_argument("--no-timings", action="store_true",
+                   help="leave the check's timings out, so that two builds compare byte for byte")
+    p.set_defaults(func=cmd_report)
 
 
 # --------------------------------------------------------------------------- diagrams
@@ -120,3 +131,19 @@ def _around_drawings(args: argparse.Namespace, sc: Scenario, profiles: list[str]
         title = f"scenario {sc.name} under {p}: {hops} transitions around state {args.around}"
         res.append(D.region_drawing(g, region, stem, title, cap=args.max_nodes))
     return res
+
+
+# --------------------------------------------------------------------------- report
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ipsecmm.cli import UsageError
+
+    from . import _report
+
+    if args.jobs < 1:
+        raise UsageError("ipsecmm report: --jobs must be at least 1")
+    try:
+        return _report.main(args)
+    except _report.ReportError as exc:
+        raise UsageError(f"ipsecmm report: {exc}") from None

@@ -1,0 +1,323 @@
+"""The review report: content, determinism, offline use, and a real browser.
+
+The check behind the report runs on the small ``fallback`` scenario without
+z3, so the whole file takes seconds; the verdicts themselves are tested
+elsewhere, here only how they are shown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from ipsecmm.cli import main
+from ipsecmm.gen import _report as R
+from ipsecmm.model import PROFILE_NAMES, Role, builtin_scenario
+from ipsecmm.properties import REGISTRY
+
+FINDINGS = """# Findings
+
+## FIND-4.1-ORDER: update before sending
+
+Read literally, section 4.1 has the node update **before** it asks; see `apply_early`.
+
+- the peers *disagree* after a refusal
+- the checker shows a run
+
+| reading | INV-AGREE |
+|---|---|
+| default | holds |
+
+```text
+<script>alert(1)</script>
+```
+"""
+
+COVERAGE = {"vectors": 12, "profiles": {"mm": {"rows": 160, "covered": 150}}, "missing": ["r3", "r9"]}
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the text inside each element with an id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+
+def tags_of(page: str) -> list[tuple[str, dict[str, str]]]:
+    p = Tags()
+    p.feed(page)
+    return p.tags
+
+
+@pytest.fixture(scope="module")
+def report():
+    return R.run_check(builtin_scenario("fallback"), PROFILE_NAMES, z3=False, jobs=1)
+
+
+@pytest.fixture(scope="module")
+def svgs(report):
+    return R.machine_svgs(report)
+
+
+@pytest.fixture(scope="module")
+def extras(tmp_path_factory):
+    d = tmp_path_factory.mktemp("extras")
+    (d / "findings.md").write_text(FINDINGS)
+    (d / "vectors").mkdir()
+    (d / "vectors" / "coverage.json").write_text(json.dumps(COVERAGE))
+    return R.read_findings(d / "findings.md"), R.read_coverage(d / "vectors")
+
+
+@pytest.fixture(scope="module")
+def page(report, svgs, extras):
+    return R.build(report, *extras, svgs, timings=True)
+
+
+# --------------------------------------------------------------------------- content
+
+
+def test_matrix_has_a_linked_coloured_cell_per_verdict(report, page):
+    tags = tags_of(page.html)
+    ids = {a["id"] for _, a in tags if "id" in a}
+    cells = [a for t, a in tags if t == "td" and "cell" in a.get("class", "").split()]
+    assert len(cells) == len(REGISTRY) * len(PROFILE_NAMES)
+    links = [a["href"] for t, a in tags if t == "a" and a.get("href", "").startswith("#v-")]
+    k = 0
+    for r in REGISTRY:
+        for p in PROFILE_NAMES:
+            v = report.verdict(r.id, p)
+            cell = cells[k]
+            assert cell["data-status"] == v.status
+            assert f"st-{v.status}" in cell["class"].split()
+            assert ("vacuous" in cell["class"].split()) == v.vacuous == (cell["data-vacuous"] == "true")
+            assert links[k] == "#" + R.anchor("v", r.id, p) and links[k][1:] in ids
+            k += 1
+    assert any(v.vacuous for pr in report.profiles for v in pr.verdicts.values())
+
+
+def test_every_run_is_charted_with_its_step_table(report, page):
+    runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
+    assert page.runs == len(runs) > 20
+    figures = re.findall(r'<figure class="run" id="[^"]+">(.*?)</figure>', page.html, re.S)
+    assert len(figures) == len(runs)
+    for run, fig in zip(runs, figures, strict=True):
+        assert '<svg xmlns="http://www.w3.org/2000/svg"' in fig and 'class="msc"' in fig
+        assert f'<pre class="steps">{html.escape(run.table())}</pre>' in fig
+
+
+def test_machine_diagrams_are_inline(report, page):
+    for p in PROFILE_NAMES:
+        for role in Role:
+            fig = re.search(rf'<figure class="machine" id="fig-machine-{p}-{role.name.lower()}">(.*?)</figure>',
+                            page.html, re.S)
+            assert fig is not None and fig.group(1).count("<svg") == 1
+            assert 'class="edge"' in fig.group(1)
+
+
+def test_page_needs_nothing_from_outside(page):
+    text = page.html
+    assert not re.search(r"<script|<link|<iframe|<img|@import|url\(\s*['\"]?(https?:|//)", text, re.I)
+    assert not re.search(r"\ssrc=", text)
+    assert "<?xml" not in text and "<!DOCTYPE svg" not in text
+    ids = re.findall(r'\sid="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), "duplicate ids: charts and diagrams must not clash"
+
+
+def test_findings_and_coverage_are_shown(page):
+    text = page.html
+    assert "<h3>Findings</h3>" in text and "<h4>FIND-4.1-ORDER: update before sending</h4>" in text
+    assert "<strong>before</strong>" in text and "<code>apply_early</code>" in text
+    assert "<li>the peers <em>disagree</em> after a refusal</li>" in text
+    assert "<td>default</td><td>holds</td>" in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text
+    assert "<th>covered</th><td>150</td>" in text and "r3, r9" in text
+    md = page.markdown
+    assert "### Findings" in md and "#### FIND-4.1-ORDER" in md
+    assert '"covered": 150' in md
+
+
+def test_absent_findings_and_vectors_get_a_note(report, svgs, tmp_path):
+    absent = R.build(report, R.Attachment("docs/findings.md"), R.Attachment("vectors/coverage.json"), svgs)
+    assert 'id="findings-missing"' in absent.html and "docs/findings.md" in absent.html
+    assert 'id="coverage-missing"' in absent.html
+    assert "No findings yet" in absent.markdown and "No conformance vectors yet" in absent.markdown
+    assert R.read_coverage(tmp_path).present is False  # a vectors directory without coverage.json
+
+
+def test_markdown_has_the_matrix_and_mermaid_runs(report, page):
+    md = page.markdown
+    for r in REGISTRY:
+        row = next(line for line in md.splitlines() if line.startswith(f"| [{r.id}]("))
+        cells = [c.strip().strip("*") for c in row.split("|")[3:-1]]
+        assert cells == [R.status_text(report.verdict(r.id, p)) for p in PROFILE_NAMES]
+    runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
+    blocks = re.findall(r"  ```mermaid\n(.*?)\n  ```", md, re.S)
+    assert len(blocks) == len(runs)
+    for run, block in zip(runs, blocks, strict=True):
+        assert block == "\n".join("  " + line for line in run.mermaid().splitlines())
+
+
+def test_timings_stay_in_their_own_section(report, svgs, extras, page):
+    quiet = R.build(report, *extras, svgs, timings=False)
+    assert 'id="timings"' in page.html and "took" in page.html
+    assert 'id="timings"' not in quiet.html and "took" not in quiet.html
+    # Without its timings section and their entry in the contents, the page is the quiet one.
+    start, end = page.html.index("\n<!-- timings"), page.html.index("\n</main>")
+    assert (page.html[:start] + page.html[end:]).replace('<a href="#timings">Timings</a>', "") == quiet.html
+    assert page.markdown[:page.markdown.index("## Timings")].rstrip() + "\n" == quiet.markdown
+    assert R.build(report, *extras, svgs, timings=True).html == page.html
+
+
+def test_markdown_subset():
+    out = R.markdown_to_html("# T\n\npara *a* and _b_ [x](y.md)\n\n1. one\n2. two\n   more\n\n> quoted\n\n---")
+    assert out == ("<h3>T</h3>\n<p>para <em>a</em> and <em>b</em> <a href=\"y.md\">x</a></p>\n"
+                   "<ol><li>one</li><li>two more</li></ol>\n<blockquote><p>quoted</p></blockquote>\n<hr>")
+    assert R.inline_md("[x](javascript:alert(1)) [y](https://e.org/a) <b>") == (
+        'x) <a href="https://e.org/a">y</a> &lt;b&gt;')
+    assert R.shift_markdown("# a\n```\n# not a heading\n```\n## b") == "### a\n```\n# not a heading\n```\n#### b"
+
+
+# --------------------------------------------------------------------------- the verb
+
+
+def build_cli(out: Path, *extra: str) -> int:
+    return main(["report", "--scenario", "scenarios/fallback.toml", "--no-z3", "--jobs", "1", "--out", str(out),
+                 *extra])
+
+
+def test_two_builds_are_byte_identical_without_timings(tmp_path, capsys):
+    assert build_cli(tmp_path / "a", "--no-timings") == 0
+    assert build_cli(tmp_path / "b", "--no-timings") == 0
+    assert "wrote" in capsys.readouterr().out
+    for name in ("report.html", "report.md", "report.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    runs_a = sorted(p.name for p in (tmp_path / "a" / "runs").iterdir())
+    assert runs_a and runs_a == sorted(p.name for p in (tmp_path / "b" / "runs").iterdir())
+    doc = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert "seconds" not in json.dumps(doc)
+    assert {r["id"] for r in doc["requirements"]} == {r.id for r in REGISTRY}
+    linked = [v["run"] for r in doc["requirements"] for v in r["verdicts"].values() if "run" in v]
+    assert linked and all((tmp_path / "a" / path).is_file() for path in linked)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--findings", "no/such/findings.md"], "--findings no/such/findings.md: no such file"),
+    (["--vectors", "no/such/vectors"], "--vectors no/such/vectors: no such directory"),
+    (["--jobs", "0"], "--jobs"),
+])
+def test_report_verb_bad_input(tmp_path, capsys, extra, message):
+    assert build_cli(tmp_path, *extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("ipsecmm report")
+
+
+def test_report_verb_rejects_malformed_coverage(tmp_path, capsys):
+    (tmp_path / "coverage.json").write_text("{not json")
+    assert build_cli(tmp_path / "out", "--vectors", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "coverage.json: not JSON" in err
+
+
+def test_report_verb_needs_an_output_directory(capsys):
+    assert main(["report", "--no-z3"]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- a real browser
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("chromium is not installed: `sh scripts/setup.sh --test` installs it (Debian: apt-get install chromium)")
+
+
+def headless(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args]
+    env = {**os.environ, "HOME": str(tmp_path)}  # keep the browser's caches out of the real home
+    return subprocess.run(cmd, capture_output=True, timeout=180, env=env, check=False)
+
+
+def png_rows(data: bytes, keep: int) -> tuple[int, int, list[bytes]]:
+    """Width, height and the first ``keep`` decoded rows of an 8-bit RGB(A) PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, chunks = 8, []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        assert struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(kind + body), "bad CRC"
+        chunks.append((kind, body))
+        pos += 12 + n
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert depth == 8 and colour in (2, 6) and interlace == 0
+    bpp = 3 if colour == 2 else 4
+    stride = width * bpp
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    assert len(raw) == height * (stride + 1)
+    rows, prev = [], bytearray(stride)
+    for y in range(min(keep, height)):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):  # undo the PNG filter of the row
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + ((a + b) >> 1)) & 255
+            elif kind == 4:
+                c = prev[i - bpp] if i >= bpp else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line if bpp == 3 else bytes(x for k, x in enumerate(line) if k % 4 != 3)))
+        prev = line
+    return width, height, rows
+
+
+def test_report_renders_in_a_real_browser(report, svgs, extras, tmp_path):
+    built = R.write(report, tmp_path / "out", *extras)
+    url = (tmp_path / "out" / "report.html").as_uri()
+    shot = tmp_path / "shot.png"
+    res = headless(tmp_path, f"--screenshot={shot}", "--window-size=1280,2000", url)
+    assert shot.is_file(), f"no screenshot: {res.stderr.decode(errors='replace')[-2000:]}"
+    width, height, rows = png_rows(shot.read_bytes(), keep=1200)
+    assert (width, height) == (1280, 2000)
+    colours = {row[i:i + 3] for row in rows[::4] for i in range(0, len(row), 12)}
+    assert len(colours) > 50, "the page looks blank"
+    # The status colours of the matrix are on screen, so the table and its CSS were rendered.
+    pixels = b"".join(rows)
+    for status in ("holds", "violated", "not-applicable"):
+        colour = bytes.fromhex(R.STATUS_COLOUR[status][1:])
+        at = pixels.find(colour)
+        while at >= 0 and at % 3:
+            at = pixels.find(colour, at + 1)
+        assert at >= 0, f"no {status} cell ({R.STATUS_COLOUR[status]}) in the screenshot"
+
+    dom = headless(tmp_path, "--dump-dom", url)
+    assert dom.returncode == 0, dom.stderr.decode(errors="replace")[-2000:]
+    tags = tags_of(dom.stdout.decode())
+    assert any(t == "table" and a.get("id") == "matrix" for t, a in tags)
+    cells = [a for t, a in tags if t == "td" and "cell" in a.get("class", "").split()]
+    assert len(cells) == len(REGISTRY) * len(PROFILE_NAMES)
+    assert sum(1 for t, _ in tags if t == "svg") == 6 + built.page.runs
