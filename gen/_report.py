@@ -33,6 +33,7 @@ import argparse
 import html
 import json
 import re
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -191,7 +192,27 @@ _INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*|(?<![\w*])\*([^*\s][^*]*)\*|(?<
                      r"|\[([^\]]+)\]\(([^)\s]+)\)")
 
 
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
+_PUA = 0xE000  # escaped characters hide in the private use area while the inline rules run
+
+
+def _protect(text: str) -> str:
+    """Backslash escapes, outside code spans, as private-use characters."""
+    parts = re.split(r"(`[^`]+`)", text)
+    return "".join(part if part.startswith("`") and len(part) > 1 else
+                   _ESCAPED.sub(lambda m: chr(_PUA + ord(m.group(1))), part) for part in parts)
+
+
+def _restore(text: str) -> str:
+    return re.sub("[\ue000-\ue0ff]", lambda m: e(chr(ord(m.group()) - _PUA)), text)
+
+
 def inline_md(text: str) -> str:
+    """Inline Markdown (code, strong, emphasis, links, backslash escapes) as HTML."""
+    return _restore(_inline(_protect(text)))
+
+
+def _inline(text: str) -> str:
     out, pos = [], 0
     for m in _INLINE.finditer(text):
         out.append(e(text[pos:m.start()]))
@@ -199,13 +220,13 @@ def inline_md(text: str) -> str:
         if code is not None:
             out.append(f"<code>{e(code)}</code>")
         elif bold is not None:
-            out.append(f"<strong>{inline_md(bold)}</strong>")
+            out.append(f"<strong>{_inline(bold)}</strong>")
         elif em1 is not None or em2 is not None:
-            out.append(f"<em>{inline_md(em1 if em1 is not None else em2)}</em>")
+            out.append(f"<em>{_inline(em1 if em1 is not None else em2)}</em>")
         elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", href) and not href.startswith(("http:", "https:", "mailto:")):
-            out.append(inline_md(label))  # a script or data URL has no business in a report
+            out.append(_inline(label))  # a script or data URL has no business in a report
         else:
-            out.append(f'<a href="{e(href)}">{inline_md(label)}</a>')
+            out.append(f'<a href="{e(href)}">{_inline(label)}</a>')
         pos = m.end()
     out.append(e(text[pos:]))
     return "".join(out)
@@ -292,24 +313,52 @@ def markdown_to_html(text: str, shift: int = 2) -> str:
         item = _ITEM.match(line)
         if item:
             flush()
-            ordered = item.group(2)[0].isdigit()
-            items: list[str] = []
-            while i < len(lines):
-                m = _ITEM.match(lines[i])
-                if m:
-                    items.append(m.group(3))
-                elif lines[i].strip() and lines[i].startswith((" ", "\t")) and items:
-                    items[-1] += " " + lines[i].strip()  # a continuation line of the item
-                else:
-                    break
-                i += 1
-            tag = "ol" if ordered else "ul"
-            out.append(f"<{tag}>" + "".join(f"<li>{inline_md(it)}</li>" for it in items) + f"</{tag}>")
+            html_list, i = _list_html(lines, i, shift)
+            out.append(html_list)
             continue
         para.append(line)
         i += 1
     flush()
     return "\n".join(out)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _list_html(lines: list[str], i: int, shift: int) -> tuple[str, int]:
+    """The list starting at line ``i``, and the line after it.  An item owns
+    the lines indented deeper than its marker, blank lines between them
+    included, so paragraphs, code blocks and sublists nest inside it."""
+    first = _ITEM.match(lines[i])
+    assert first is not None
+    base = _indent(lines[i])
+    ordered = first.group(2)[0].isdigit()
+    items: list[list[str]] = []
+    while i < len(lines):
+        line = lines[i]
+        m = _ITEM.match(line)
+        if m and _indent(line) <= base:
+            items.append([m.group(3)])
+        elif line.strip() and _indent(line) > base:
+            items[-1].append(line)
+        elif not line.strip():
+            j = i
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            if j == len(lines) or (_indent(lines[j]) <= base and not _ITEM.match(lines[j])):
+                break  # the list ends at this blank line
+            items[-1].append("")
+        else:
+            break
+        i += 1
+    rendered = []
+    for head, *rest in items:
+        body = markdown_to_html("\n".join([head, textwrap.dedent("\n".join(rest))]), shift)
+        tight = re.fullmatch(r"<p>(.*?)</p>", body, re.S)
+        rendered.append(f"<li>{tight.group(1) if tight and '<p>' not in tight.group(1) else body}</li>")
+    tag = "ol" if ordered else "ul"
+    return f"<{tag}>{''.join(rendered)}</{tag}>", i
 
 
 def shift_markdown(text: str, shift: int = 2) -> str:

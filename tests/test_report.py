@@ -186,6 +186,9 @@ def test_markdown_subset():
     out = R.markdown_to_html("# T\n\npara *a* and _b_ [x](y.md)\n\n1. one\n2. two\n   more\n\n> quoted\n\n---")
     assert out == ("<h3>T</h3>\n<p>para <em>a</em> and <em>b</em> <a href=\"y.md\">x</a></p>\n"
                    "<ol><li>one</li><li>two more</li></ol>\n<blockquote><p>quoted</p></blockquote>\n<hr>")
+    nested = R.markdown_to_html("* **a, EXT-\\*, b.** text\n  more\n\n  ```\n  <code>\n  ```\n\n  after\n* `x\\*` second")
+    assert nested == ("<ul><li><p><strong>a, EXT-*, b.</strong> text more</p>\n<pre><code>&lt;code&gt;</code></pre>\n"
+                      "<p>after</p></li><li><code>x\\*</code> second</li></ul>")
     assert R.inline_md("[x](javascript:alert(1)) [y](https://e.org/a) <b>") == (
         'x) <a href="https://e.org/a">y</a> &lt;b&gt;')
     assert R.shift_markdown("# a\n```\n# not a heading\n```\n## b") == "### a\n```\n# not a heading\n```\n#### b"
