@@ -531,7 +531,7 @@ def alternate_taken(m: Model, pre: World, inp: Input, post: World) -> bool:
         if pre.peers[p].sad is post.peers[p].sad:
             continue
         for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
-            if exists(a) and (b.out & alt(a, 1 - p) & ~a.out) != 0:
+            if exists(a) and (b.out & alt(b, 1 - p) & ~a.out) != 0:
                 return True
     return False
 
@@ -541,7 +541,9 @@ def last_resort(m: Model, pre: World, inp: Input, post: World) -> bool:
     only on a failure report, and only when every address it sent to is dead."""
     for p in (0, 1):
         for a, b in zip(pre.peers[p].sad, post.peers[p].sad, strict=True):
-            taken = exists(a) and (b.out & alt(a, 1 - p) & ~a.out) != 0
+            # Still an alternate after the step: used as one, not promoted to
+            # current by an UPDATE or ADD that named it.
+            taken = exists(a) and (b.out & alt(b, 1 - p) & ~a.out) != 0
             if taken and (inp.kind != InKind.PATH_DEAD or inp.peer != p or (a.out & pre.up) != 0):
                 return False
     return True
