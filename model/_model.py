@@ -253,14 +253,18 @@ class Model:
     def fire(self, ps: PeerState, p: int, role: Role, x: MInput, out: Out) -> Result | None:
         """Run machine ``role`` of peer ``p`` on ``x``: the first row of the
         current state whose guard holds.  ``None`` is a defined refusal."""
+        return self.dispatch(ps, p, role, x, out)[1]
+
+    def dispatch(self, ps: PeerState, p: int, role: Role, x: MInput, out: Out) -> tuple[Row | None, Result | None]:
+        """``fire``, also saying which row fired (None: a defined refusal)."""
         part = ps.ini if role == Role.INITIATOR else ps.rsp
         st = ops.conc(part.st, self.state_values[role])
         for row in self.rows.get((role, x.trigger, st), ()):
             if row.guard is None or row.guard(self, ps, p, x):
                 ps2, sends = row.effect(self, ps, p, x, out)
-                return (set_machine_state(ps2, role, row.dst) if row.dst != st else ps2), sends
+                return row, ((set_machine_state(ps2, role, row.dst) if row.dst != st else ps2), sends)
         self.report_refusal(p, role, st, x, out)
-        return None
+        return None, None
 
     def fire_cached(self, ps: PeerState, p: int, role: Role, x: MInput, out: Out) -> Result | None:
         """``fire`` memoized on the peer's own state: a machine sees nothing
