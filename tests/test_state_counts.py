@@ -23,6 +23,7 @@ PINNED = {
     ("fallback", "mobike"): (702, 1110, 10),
     ("fallback", "mm"): (741, 1141, 10),
     ("policy-case1", "mm"): (35956, 147538, 10),
+    ("stranded", "mm"): (6756, 20328, 9),
     ("reasons", "mm"): (123254, 474996, 11),
 }
 
