@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The test setup adds a headless browser (the report test); `make run` does not need one.
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test setup lint bench diagrams clean
+.PHONY: run test setup lint bench diagrams vectors clean
 
 run: $(STAMP)
 	$(BIN)/ipsecmm explore
@@ -33,6 +33,10 @@ bench: $(STAMP)
 # Redraw the committed diagrams/ after the tables change (a test fails until then).
 diagrams: $(STAMP)
 	$(BIN)/ipsecmm diagrams
+
+# Regenerate the canonical conformance vectors (a test fails until then).
+vectors: $(STAMP)
+	$(BIN)/ipsecmm vectors --out vectors
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,641 @@
+"""Conformance vectors: reachable runs of the model, seen from one peer.
+
+A vector is a run of the model told from the point of view of one peer, the
+system under test (SUT): the tester plays the other peer, the user and the
+network, and at every step the vector says what the SUT must send, what it
+must report, and what its SAD and SPD must hold afterwards.
+
+Which runs: the shortest run (breadth-first, so minimal) that reaches each
+coverage goal in the ``mm`` profile:
+
+* every row of the initiator and responder tables that some state fires;
+* every refusal reason, as a negative vector;
+* every capability requirement of the registry, as a positive vector (its
+  witness);
+* optionally every pair of consecutive rows of one machine (2-switch).
+
+Runs are deduplicated (equal runs merge their goals, a run that is a prefix
+of another is dropped into it) before they become vectors for both roles.
+Rows no state fires are listed in the coverage report with that reason.
+
+Everything is deterministic: goals, runs, vectors and ids come out in the
+same order with the same bytes for the same model, scenario and seed.  Ids
+are hashes of the content, so they survive regeneration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipsecmm.model import (
+    NOADDR,
+    NOSA,
+    Event,
+    InKind,
+    Input,
+    IState,
+    Kind,
+    Mode,
+    Model,
+    Msg,
+    Peer,
+    PeerState,
+    Reason,
+    Role,
+    Row,
+    RState,
+    SAState,
+    Scenario,
+    World,
+    get_profile,
+)
+from ipsecmm.model._machines import base_kind
+from ipsecmm.properties import REGISTRY, Checker, Explorer, Run, input_json
+from ipsecmm.properties._encode import leaves
+
+PEERS = ("I", "R")
+ROLES = {0: "initiator", 1: "responder"}
+SCHEMA_ID = "https://ipsecmm.invalid/schemas/vectors-1.schema.json"
+
+
+# --------------------------------------------------------------------------- goals
+
+
+STATES = {Role.INITIATOR: [s.name for s in IState], Role.RESPONDER: [s.name for s in RState]}
+
+
+def row_key(m: Model, role: Role, row: Row) -> str:
+    """A stable name for a row: machine, state, trigger and its place in the group."""
+    group = [r for r in m.rows_list[role] if r.src == row.src and r.trigger == row.trigger]
+    return f"{ROLES[int(role)]}:{STATES[role][row.src]}:{row.trigger.name.lower()}#{group.index(row)}"
+
+
+def all_rows(m: Model) -> dict[str, Row]:
+    return {row_key(m, role, r): r for role in (Role.INITIATOR, Role.RESPONDER) for r in m.rows_list[role]}
+
+
+def _reason_of(row: Row) -> str | None:
+    label = row.effect.label
+    if label.startswith("refuse(") and row.role == Role.RESPONDER:
+        return label[len("refuse("):-1]
+    if label.startswith("refuse(") and row.role == Role.INITIATOR:
+        return label[len("refuse("):-1]
+    if label == "give up":
+        return "GAVE_UP"
+    return None
+
+
+@dataclass
+class Coverage:
+    """First (shortest) run per goal, found by one traced exploration."""
+
+    scenario: Scenario
+    profile: str
+    rows: dict[str, list[Input]] = field(default_factory=dict)
+    reasons: dict[str, list[Input]] = field(default_factory=dict)
+    pairs: dict[str, list[Input]] = field(default_factory=dict)
+    goals: dict[str, list[Input]] = field(default_factory=dict)
+    arrived: set[str] = field(default_factory=set)  # "machine:STATE:trigger" pairs some state dispatches
+    states: int = 0
+    complete: bool = True
+
+
+def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
+                    goals: tuple[tuple[str, Any], ...] = ()) -> Coverage:
+    """Explore ``sc`` exhaustively, recording the first run that fires each
+    row, each refusal reason, each capability goal of ``goals`` (step
+    predicates) and (optionally) each consecutive pair of rows of a machine.
+
+    Rows that leave the world as it was (an initiator refusing an action
+    locally) are no edge of the state graph, so they are caught where the
+    successors are computed, not on the edges."""
+    m = Model(sc, get_profile(profile, sc.options))
+    cov = Coverage(sc, profile)
+    open_goals = list(goals)
+    by_name = all_rows(m)
+    names = {id(r): k for k, r in by_name.items()}
+    cache: dict[Any, Any] = {}
+    last_rows: dict[int, tuple[str, ...]] = {0: ()}
+    traced_rows: dict[tuple[int, Input], tuple[str, ...]] = {}
+    ex = Explorer(m)
+
+    def note(fired: tuple[str, ...], i: int, inp: Input) -> list[Input] | None:
+        run = None
+        for name in fired:
+            if name not in cov.rows:
+                run = run or [*ex.run_to(i), inp]
+                cov.rows[name] = run
+            reason = _reason_of(by_name[name])
+            if reason and reason not in cov.reasons:
+                run = run or [*ex.run_to(i), inp]
+                cov.reasons[reason] = run
+        return run
+
+    fired: list[Row] = []  # rows the input being tried fired, in order
+
+    def fire(model: Model, ps: PeerState, p: int, role: Role, x: Any, out: Any) -> Any:
+        key = (id(ps), p, role, x)
+        hit = cache.get(key)
+        if hit is None or hit[0] is not ps:
+            hit = cache[key] = (ps, *model.dispatch(ps, p, role, x, None))
+            part = ps.ini if role == Role.INITIATOR else ps.rsp
+            cov.arrived.add(f"{ROLES[int(role)]}:{STATES[role][int(part.st)]}:{x.trigger.name.lower()}")
+        if hit[1] is not None:
+            fired.append(hit[1])
+        return hit[2]
+
+    def traced(w: World) -> list[tuple[Input, World]]:
+        res = []
+        for inp in m.inputs(w):
+            fired.clear()
+            w2 = m._env[inp.kind](w, inp, None, fire)
+            rows = tuple(names[id(r)] for r in fired)
+            if w2 is not None and w2 != w:
+                res.append((inp, m.canonical(w2)))
+                traced_rows[(id(w), inp)] = rows
+            elif rows and inp.kind == InKind.ACT:
+                note(rows, ex.index[w], inp)
+        return res
+
+    m_successors = m.successors
+    m.successors = traced
+    try:
+
+        def on_edge(i: int, w: World, inp: Input, j: int, w2: World) -> None:
+            fired = traced_rows.pop((id(w), inp), ())
+            if open_goals and inp.kind == InKind.DELIVER:
+                for name, goal in list(open_goals):
+                    if goal(m, w, inp, w2):
+                        cov.goals[name] = [*ex.run_to(i), inp]
+                        open_goals.remove((name, goal))
+            if not fired:
+                return
+            run = note(fired, i, inp)
+            if pairs:
+                before = last_rows.get(i, ())
+                for a in before:
+                    for b in fired:
+                        if a.split(":")[0] == b.split(":")[0]:
+                            key = f"{a} -> {b}"
+                            if key not in cov.pairs:
+                                run = run or [*ex.run_to(i), inp]
+                                cov.pairs[key] = run
+                if j not in last_rows:
+                    last_rows[j] = fired
+
+        stats = ex.run(on_edge=on_edge)
+    finally:
+        m.successors = m_successors
+    cov.states = stats.states
+    cov.complete = stats.complete
+    return cov
+
+
+# --------------------------------------------------------------------------- runs to vectors
+
+
+@dataclass
+class Source:
+    """A run and the goals it covers."""
+
+    run: Run
+    goals: set[str]
+
+
+def merge_runs(sources: list[Source]) -> list[Source]:
+    """One source per distinct run; a run that is a prefix of another gives its
+    goals to the longer one (the longer run covers them on the way)."""
+    models: dict[tuple[str, str, str], Model] = {}
+    keys: dict[int, tuple[Any, ...]] = {}
+
+    def key_of(run: Run) -> tuple[Any, ...]:
+        if id(run) not in keys:
+            opts = json.dumps(vars(run.scenario.options), sort_keys=True)
+            mk = (run.scenario.name, run.profile, opts)
+            if mk not in models:
+                models[mk] = run.model()
+            m = models[mk]
+            keys[id(run)] = (*mk, tuple(json.dumps(input_json(m, i), sort_keys=True) for i in run.inputs))
+        return keys[id(run)]
+
+    by_key: dict[tuple[Any, ...], Source] = {}
+    for s in sources:
+        key = key_of(s.run)
+        if key in by_key:
+            by_key[key].goals |= s.goals
+        else:
+            by_key[key] = Source(s.run, set(s.goals))
+    merged = sorted(by_key.values(), key=lambda s: (len(s.run.inputs), key_of(s.run)))
+    keep: list[Source] = []
+    for k, s in enumerate(merged):
+        ka = key_of(s.run)
+        longer = [t for t in merged[k + 1:] if _prefix(ka, key_of(t.run))]
+        if longer:
+            longer[0].goals |= s.goals
+        else:
+            keep.append(s)
+    return sorted(keep, key=lambda s: key_of(s.run))
+
+
+def _prefix(ka: tuple[Any, ...], kb: tuple[Any, ...]) -> bool:
+    return ka[:3] == kb[:3] and len(ka[3]) < len(kb[3]) and kb[3][: len(ka[3])] == ka[3]
+
+
+def _addr(m: Model, a: Any) -> str | None:
+    a = int(a)
+    return None if a == NOADDR or a >= m.n_addr else m.sc.addresses[a].ip
+
+
+def _names(m: Model, mask: int) -> list[str]:
+    return m.sc.names(int(mask))
+
+
+NOTIFY = {
+    Kind.MOBIKE_UPDATE: "UPDATE_SA_ADDRESSES",
+    Kind.MOBIKE_ADDITIONAL: "ADDITIONAL_ADDRESSES",
+    Kind.RR_CHALLENGE: "COOKIE2",
+    Kind.PROBE: "COOKIE2",
+    Kind.DELETE: "DELETE",
+    Kind.CREATE: "CREATE_CHILD_SA",
+}
+
+
+def message(m: Model, msg: Msg) -> dict[str, Any]:
+    """The abstract message of the vectors (see the schema)."""
+    kind = Kind(int(msg.kind))
+    d: dict[str, Any] = {
+        "exchange": "CREATE_CHILD_SA" if kind == Kind.CREATE else "INFORMATIONAL",
+        "message_id": int(msg.mid),
+        "response": bool(msg.resp),
+        "kind": kind.name,
+        "notify": NOTIFY.get(kind, f"MM_{base_kind(kind).name}" + ("_CHECK" if base_kind(kind) != kind else "")),
+        "src": _addr(m, msg.src),
+        "dst": _addr(m, msg.dst),
+        "protected": bool(msg.prot),
+    }
+    if msg.resp:
+        d["reason"] = Reason(int(msg.reason)).name
+    else:
+        sa = int(msg.sa)
+        if sa < m.n_slots:
+            d["sa"] = m.sc.slots[sa].name
+        elif sa != NOSA:
+            d["sa"] = "*"
+        if int(msg.old) != NOADDR:
+            d["old"] = _addr(m, msg.old)
+        if int(msg.new) != NOADDR:
+            d["new"] = _addr(m, msg.new)
+        if kind in (Kind.SET_ALT, Kind.CHECK_ALT, Kind.MOBIKE_ADDITIONAL):
+            d["addresses"] = [m.sc.addresses[k].ip for k in range(m.n_addr) if int(msg.addrs) >> k & 1]
+    return d
+
+
+def snapshot(m: Model, ps: PeerState) -> dict[str, Any]:
+    """A peer's SAD and SPD, by SA name (absent slots left out)."""
+    sad = {}
+    for k, e in enumerate(ps.sad):
+        if e.state == SAState.ABSENT:
+            continue
+        entry: dict[str, Any] = {"state": SAState(int(e.state)).name.lower(), "keys": int(e.gen)}
+        if e.state != SAState.DELETED:
+            entry.update({"i": _names(m, e.cur_i), "r": _names(m, e.cur_r), "i_alternates": _names(m, e.alt_i),
+                          "r_alternates": _names(m, e.alt_r), "sends_to": _names(m, e.out)})
+            if m.mode[k] == Mode.TRANSPORT:
+                entry["spd"] = {"i": _names(m, ps.spd[k].sel_i), "r": _names(m, ps.spd[k].sel_r)}
+        sad[m.sc.slots[k].name] = entry
+    return sad
+
+
+def outcome_of(events: list[Event], sut: int) -> dict[str, Any] | None:
+    for ev in events:
+        if ev.peer == sut and ev.what == "answer":
+            return {"answer": Reason(int(ev.reason)).name}
+        if ev.peer == sut and ev.what == "refuse" and ev.detail in ("initiator", "IKE_SA considered dead"):
+            return {"local": Reason(int(ev.reason)).name}
+    return None
+
+
+def vector_steps(run: Run, sut: int) -> tuple[list[dict[str, Any]], bool]:
+    """The run seen by ``sut``: what the tester does, what the SUT must do;
+    and whether the SUT's last step refuses or discards something (a
+    negative vector)."""
+    m = run.model()
+    steps = []
+    refused = False
+    for w, inp, events, w2 in run.replay():
+        k = inp.kind
+        step: dict[str, Any] | None = None
+        if k == InKind.ACT and inp.peer == sut:
+            act = input_json(m, inp)
+            step = {"actor": "user", "input": {k: v for k, v in act.items() if k not in ("input", "peer")}}
+        elif k == InKind.DELIVER and inp.peer != sut:
+            step = {"actor": "tester", "input": {"deliver": message(m, w.chan[inp.peer][inp.idx])}}
+        elif k == InKind.TIMEOUT and inp.peer == sut:
+            step = {"actor": "timer", "input": {"timer": "retransmission"}}
+        elif k == InKind.RR_TIMEOUT and inp.peer == sut:
+            step = {"actor": "timer", "input": {"timer": "return_routability"}}
+        elif k == InKind.PATH_DEAD and inp.peer == sut:
+            dead = m.owned[1 - sut] & ~w.up
+            step = {"actor": "network", "input": {"dead": [m.sc.addresses[a].ip for a in range(m.n_addr) if dead >> a & 1]}}
+        elif k in (InKind.LOSE, InKind.GAIN) and m.owned[sut] >> inp.idx & 1:
+            step = {"actor": "network", "input": {"interface": m.sc.addresses[inp.idx].ip,
+                                                    "up": k == InKind.GAIN}}
+        if step is None:
+            continue
+        sends = [message(m, ev.msg) for ev in events if ev.what == "send" and ev.peer == sut]
+        expect: dict[str, Any] = {"sends": sends, "sad": snapshot(m, w2.peers[sut])}
+        outcome = outcome_of(events, sut)
+        if outcome is not None:
+            expect["outcome"] = outcome
+        step["expect"] = expect
+        steps.append(step)
+        refused = any(ev.peer == sut and ev.what in ("refuse", "discard") for ev in events)
+    return steps, refused
+
+
+def scenario_doc(sc: Scenario) -> dict[str, Any]:
+    """The scenario of a test group, in the shape of a scenario TOML file, so
+    that ``scenario_from_doc`` reads it back through the same validation."""
+    addresses = [{"name": a.name, "owner": a.owner.name, "family": "v6" if a.family else "v4", "network": a.network,
+                  "ip": a.ip, "up": a.up} for a in sc.addresses]
+
+    def sides(s: Any) -> dict[str, Any]:
+        d: dict[str, Any] = {"i_addrs": sc.names(s.cur_i), "r_addrs": sc.names(s.cur_r)}
+        if s.alt_i:
+            d["i_alternates"] = sc.names(s.alt_i)
+        if s.alt_r:
+            d["r_alternates"] = sc.names(s.alt_r)
+        return d
+
+    sas = []
+    for s in sc.slots[1:]:
+        d: dict[str, Any] = {"name": s.name, "mode": s.mode.name.lower(), "protection": s.protection.name.lower(),
+                             "state": s.state.name.lower(), **sides(s)}
+        if s.mode == Mode.TRANSPORT:
+            d["spd"] = {p.name: sc.names(s.spd_allow[p]) for p in Peer}
+        sas.append(d)
+    peers = {}
+    for p in Peer:
+        cfg = sc.peers[p]
+        peers[p.name] = {"pad": sc.names(cfg.pad), "network": {
+            net: {"accept": pol.accept, "require_rr": pol.require_rr, "min_protection": pol.min_protection.name.lower()}
+            for net, pol in sorted(cfg.networks.items())}}
+    b = sc.bounds
+    bounds: dict[str, Any] = {"channel": b.channel, "retransmits": b.retransmits, "requests": b.requests,
+                              "moves": b.moves, "drops": b.drops, "forge": b.forge}
+    if b.actions:
+        bounds["actions"] = [a.name.lower() for a in b.actions]
+    return {"scenario": {"name": sc.name, "description": sc.description}, "address": addresses,
+            "ike": sides(sc.slots[0]), "sa": sas, "peer": peers, "bounds": bounds,
+            "options": dict(sorted(vars(sc.options).items()))}
+
+
+def scenario_from_doc(doc: Any, source: str) -> Scenario:
+    """Read a test group's scenario back (raises ``ScenarioError`` naming
+    ``source`` and the key when it is not a valid scenario)."""
+    from ipsecmm.model._scenario import _build, _Reader
+
+    return _build(doc, _Reader(source))
+
+
+def spis(sc: Scenario, seed: int) -> dict[str, dict[str, str]]:
+    """SPIs for the group's SAs.  The model has no SPIs (they never decide
+    anything); vectors carry them so an implementation can key its SAD.
+    Drawn from the seed, so a different seed gives different values."""
+    rng = random.Random(f"{sc.name}/{seed}")
+    return {s.name: {"i": f"{rng.getrandbits(32):08x}", "r": f"{rng.getrandbits(32):08x}"} for s in sc.slots[1:]}
+
+
+def vector_id(doc: dict[str, Any]) -> str:
+    body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(body).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- the generator
+
+
+@dataclass
+class Generated:
+    files: dict[str, str]  # relative path -> text
+    coverage: dict[str, Any]
+
+
+def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pairs: bool = False) -> Generated:
+    """Vectors for ``profile`` covering the rows and refusal reasons reachable
+    in ``scenarios`` and the capability requirements of the registry (their
+    direct goals searched in the first scenario, planned ones as planned)."""
+    from ipsecmm.properties._registry import Capability, Comparison
+
+    caps = [r for r in REGISTRY if r.kind == "capability" and profile in r.profiles]
+    direct = []
+    for r in caps:
+        for chk in r.checks:
+            if isinstance(chk, Capability) and chk.plan is None and chk.after is None:
+                direct += [(f"{r.id}|{label}", goal) for label, goal in chk.goals]
+    sources: list[Source] = []
+    covs = [traced_coverage(sc, profile, pairs, tuple(direct) if k == 0 else ()) for k, sc in enumerate(scenarios)]
+    m0 = Model(scenarios[0], get_profile(profile, scenarios[0].options))
+    total_rows = all_rows(m0)
+    for cov in covs:
+        for name, inputs in sorted(cov.rows.items()):
+            sources.append(Source(Run(cov.scenario, profile, inputs, label=f"fires {name}"), {f"row {name}"}))
+        for reason, inputs in sorted(cov.reasons.items()):
+            sources.append(Source(Run(cov.scenario, profile, inputs, label=f"refusal {reason}"), {f"reason {reason}"}))
+        for pair, inputs in sorted(cov.pairs.items()):
+            sources.append(Source(Run(cov.scenario, profile, inputs, label=f"pair {pair}"), {f"pair {pair}"}))
+    cap_status: dict[str, str] = {}
+    found = covs[0].goals
+    checker = Checker(scenarios[0], None, z3_engine=False)
+    for r in caps:
+        ok = True
+        for chk in r.checks:
+            if isinstance(chk, Capability) and chk.plan is None and chk.after is None:
+                for label, _ in chk.goals:
+                    witness = found.get(f"{r.id}|{label}")
+                    if witness is None:
+                        ok = False
+                    else:
+                        sources.append(Source(Run(scenarios[0], profile, witness, label=f"witness: {label}"),
+                                              {f"requirement {r.id}"}))
+            else:
+                v = checker.check_comparison(r, chk, profile) if isinstance(chk, Comparison) \
+                    else checker.check_capability(r, chk, profile) if isinstance(chk, Capability) else None
+                if v is None or v.status != "holds":
+                    ok = False
+                    continue
+                sources += [Source(run, {f"requirement {r.id}"}) for run in v.runs]
+        cap_status[r.id] = "holds" if ok else "violated"
+    merged = merge_runs(sources)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    scenario_docs: dict[str, dict[str, Any]] = {}
+    itf: dict[str, str] = {}
+    for (scn, role), cands in sorted(_project(merged).items()):
+        for c in cands:
+            run, steps, goals = c["run"], c["steps"], c["goals"]
+            reqs = sorted(g.split(" ", 1)[1] for g in goals if g.startswith("requirement "))
+            covers = sorted(g for g in goals if not g.startswith("requirement "))
+            body = {"scenario": scn, "options": vars(run.scenario.options), "profile": profile, "role": role,
+                    "steps": steps}
+            vid = vector_id(body)
+            m = run.model()
+            trace = f"itf/{vector_id({'scenario': scn, 'inputs': [input_json(m, i) for i in run.inputs]})}.itf.json"
+            groups.setdefault((scn, role), []).append({
+                "id": vid, "title": _title(run.label, reqs, covers), "requirements": reqs, "covers": covers,
+                "reasons": _reasons_in(steps), "result": "invalid" if c["refused"] else "valid",
+                "comment": f"{run.label}; the shortest run found breadth-first, seen from the {role}",
+                "trace": trace, "steps": steps})
+            scenario_docs[scn] = {"scenario": scenario_doc(run.scenario), "spis": spis(run.scenario, seed)}
+            itf[trace] = _dump(run.to_itf(), compact=True)
+    files: dict[str, str] = {}
+    for (scn, role), tests in sorted(groups.items()):
+        tests.sort(key=lambda t: t["id"])
+        for k, t in enumerate(tests, 1):
+            t["tcId"] = k
+        doc = {"$schema": SCHEMA_ID, "generator": "ipsecmm", "profile": profile, "numberOfTests": len(tests),
+               "notes": {"valid": "the SUT accepts what the run asks and ends in the expected state",
+                         "invalid": "the SUT must refuse or discard what the last step brings, as its expectations say"},
+               "testGroups": [{"role": role, **scenario_docs[scn], "tests": tests}]}
+        files[f"{profile}-{scn}-{role}.json"] = _dump(doc)
+    files.update(itf)
+    coverage = _coverage(covs, total_rows, [t for ts in groups.values() for t in ts], cap_status, profile, pairs)
+    files["coverage.json"] = _dump(coverage)
+    return Generated(files, coverage)
+
+
+def _title(label: str, reqs: list[str], covers: list[str]) -> str:
+    if reqs:
+        return f"{', '.join(reqs)}: {label.removeprefix('witness: ')}"
+    first = covers[0].split(" ", 1)[1] if covers else label
+    kind = covers[0].split(" ", 1)[0] if covers else ""
+    text = {"reason": f"refusal {first}", "row": f"transition {first}", "pair": f"transitions {first}"}.get(kind, first)
+    return text + (f" (+{len(covers) - 1} more)" if len(covers) > 1 else "")
+
+
+def _reasons_in(steps: list[dict[str, Any]]) -> list[str]:
+    """The refusal codes the SUT must send or report somewhere in ``steps``."""
+    found = set()
+    for st in steps:
+        exp = st["expect"]
+        found |= {m["reason"] for m in exp["sends"] if m.get("reason", "OK") != "OK"}
+        found |= {v for v in exp.get("outcome", {}).values() if v != "OK"}
+    return sorted(found)
+
+
+def _project(merged: list[Source]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Each run seen from each role, deduplicated again at that level: two runs
+    that differ only in what the tester does unseen give the same vector, and
+    a vector whose steps begin another's gives that one its goals."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for src in merged:
+        for sut in (0, 1):
+            steps, refused = vector_steps(src.run, sut)
+            if steps:
+                key = [json.dumps(st, sort_keys=True) for st in steps]
+                out.setdefault((src.run.scenario.name, ROLES[sut]), []).append(
+                    {"run": src.run, "steps": steps, "goals": set(src.goals), "refused": refused, "key": key})
+    for group, cands in out.items():
+        cands.sort(key=lambda c: (len(c["key"]), c["key"]))
+        kept: list[dict[str, Any]] = []
+        for k, c in enumerate(cands):
+            longer = next((d for d in cands[k + 1:] if d["key"][: len(c["key"])] == c["key"]), None)
+            if longer is not None:
+                longer["goals"] |= c["goals"]
+            else:
+                kept.append(c)
+        out[group] = kept
+    return out
+
+
+# Why a class of rows no run fires, for the coverage report.  Each entry is
+# checked against the exploration: it is only given for a row that no state
+# of any scenario fired.
+_WHY = {
+    "unprotected": "the attacker of the scenarios forges one request kind (the profile's strongest: ADD in mm) "
+                   "and forged answers; every other kind meets this same first check",
+    "unexpected message ID": "with a window of 1 and one message in flight per direction, no request arrives "
+                             "with a message ID that is neither the next nor the last one",
+    "request being verified": "only a request that needs return routability puts the responder in RR_WAIT, and "
+                              "with a window of 1 the only request that can arrive then is its own retransmission",
+}
+
+
+def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict[str, Any]], cap_status: dict[str, str],
+              profile: str, pairs: bool) -> dict[str, Any]:
+    goals = {g for t in tests for g in t["covers"]}
+    covered_rows = {g.split(" ", 1)[1] for g in goals if g.startswith("row ")}
+    covered_reasons = {g.split(" ", 1)[1] for g in goals if g.startswith("reason ")}
+    witnessed = {r for t in tests for r in t["requirements"]}
+    arrived = set().union(*(c.arrived for c in covs))
+    fired = set().union(*(c.rows for c in covs))
+    where = f"exhaustive over {', '.join(c.scenario.name for c in covs)} ({sum(c.states for c in covs):,} states)"
+    machines = {}
+    for machine in ("initiator", "responder"):
+        names = [n for n in total_rows if n.startswith(machine + ":")]
+        unreachable = {}
+        for n in names:
+            if n in fired:
+                continue
+            row = total_rows[n]
+            group = n.rsplit("#", 1)[0]
+            _, state, trig = group.split(":")
+            if group not in arrived:
+                why = f"no {trig} ever reaches the {machine} in {state}"
+            elif row.guard is None:
+                why = f"{trig} reaches {state} but an earlier row always takes it"
+            else:
+                why = f"{trig} reaches {state} but the guard '{row.guard.label}' never holds there first"
+            hint = _WHY.get(row.guard.label if row.guard else "")
+            if hint is None and row.effect.label == "discard(message ID)":
+                hint = _WHY["unexpected message ID"]
+            unreachable[n] = f"{why}; {where}" + (f". Likely because {hint}" if hint else "")
+        covered = [n for n in names if n in covered_rows]
+        machines[machine] = {"total": len(names), "reachable": sum(1 for n in names if n in fired),
+                             "covered": len(covered), "unreachable": unreachable}
+    refusal_reasons = [r.name for r in Reason if 1 <= r.value < 20 or r.name in ("NO_SOURCE", "GAVE_UP")]
+    caps = sorted(cap_status)
+    return {
+        "profile": profile,
+        "scenarios": [c.scenario.name for c in covs],
+        "complete": all(c.complete for c in covs),
+        "transitions": machines,
+        "reasons": {"total": len(refusal_reasons), "covered": sum(1 for r in refusal_reasons if r in covered_reasons),
+                    "uncovered": {r: f"no run refuses with it ({where})" for r in refusal_reasons
+                                  if r not in covered_reasons}},
+        "requirements": {"total": len(caps), "covered": sum(1 for c in caps if c in witnessed),
+                         "uncovered": {c: ("no witness vector" if cap_status[c] == "holds" else
+                                           f"the capability is {cap_status[c]} in {profile}")
+                                       for c in caps if c not in witnessed}},
+        "pairs": {"covered": len({g for g in goals if g.startswith("pair ")})} if pairs else None,
+        "vectors": len(tests),
+        "steps": sum(len(t["steps"]) for t in tests),
+    }
+
+
+def _dump(obj: Any, compact: bool = False) -> str:
+    # Traces are read by tools, vectors also by people reviewing a diff.
+    if compact:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(gen: Generated, out: Path) -> None:
+    """Replace ``out``'s vector files with ``gen``'s, atomically per file,
+    removing stale ones (a vector that disappears must not linger)."""
+    from ipsecmm.cli import write_atomic
+
+    out.mkdir(parents=True, exist_ok=True)
+    keep = set(gen.files)
+    for path in sorted(out.rglob("*.json")):
+        rel = path.relative_to(out).as_posix()
+        if rel not in keep:
+            path.unlink()
+    for rel, text in sorted(gen.files.items()):
+        write_atomic(out / rel, text)
+
+
+__all__ = ["Generated", "generate", "leaves", "write"]
