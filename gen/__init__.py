@@ -3,3 +3,7 @@
 Command-line verbs live in ``gen/_cli_*.py`` modules, each exposing
 ``register(subparsers)``; ``ipsecmm.cli`` discovers them.
 """
+
+from ._conformance import Adapter, Observed, ReferenceAdapter, Setup, reference
+
+__all__ = ["Adapter", "Observed", "ReferenceAdapter", "Setup", "reference"]

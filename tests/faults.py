@@ -1,0 +1,75 @@
+"""Seeded-fault implementations for the conformance suite's teeth.
+
+Each factory builds an adapter for a plausible, wrong implementation.  Most
+are the reference adapter over a seeded model mutant (the same mistakes
+``ipsecmm mutants`` checks the properties against); the last two break the
+wire encoding instead of the logic, which only the vectors can see.  A test
+asserts that every one of them fails at least one canonical vector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ipsecmm.gen import Observed, ReferenceAdapter
+from ipsecmm.properties._mutants import MUTANTS
+
+
+def _mutant(name: str) -> Callable[[], ReferenceAdapter]:
+    return lambda: ReferenceAdapter(name)
+
+
+skip_pad = _mutant("skip-pad")
+apply_refused = _mutant("apply-before-validate")
+remove_last = _mutant("remove-last")
+alternate_beside_current = _mutant("alternate-beside-current")
+accept_unprotected = _mutant("accept-unprotected")
+reapply_retransmission = _mutant("reapply-duplicate")
+update_before_rr = _mutant("update-before-rr")
+wrong_sa = _mutant("wrong-sa")
+check_changes_state = _mutant("check-changes")
+auto_add_source = _mutant("auto-add-source")
+wrong_reason = _mutant("wrong-reason")
+
+
+class _AnswerWithNextId(ReferenceAdapter):
+    """Answers carry the message ID after the request's (an off-by-one)."""
+
+    def step(self, step: Mapping[str, Any]) -> Observed:
+        got = super().step(step)
+        got.sends = [{**m, "message_id": m["message_id"] + 1} if m["response"] else m for m in got.sends]
+        return got
+
+
+class _NeverRetransmits(ReferenceAdapter):
+    """Keeps the outstanding request but sends nothing when the timer fires."""
+
+    def step(self, step: Mapping[str, Any]) -> Observed:
+        got = super().step(step)
+        if step["actor"] == "timer" and step["input"].get("timer") == "retransmission":
+            got.sends = []
+        return got
+
+
+answer_next_id = _AnswerWithNextId
+never_retransmits = _NeverRetransmits
+
+FAULTS: dict[str, Callable[[], Any]] = {
+    "skip_pad": skip_pad,
+    "apply_refused": apply_refused,
+    "remove_last": remove_last,
+    "alternate_beside_current": alternate_beside_current,
+    "accept_unprotected": accept_unprotected,
+    "reapply_retransmission": reapply_retransmission,
+    "update_before_rr": update_before_rr,
+    "wrong_sa": wrong_sa,
+    "check_changes_state": check_changes_state,
+    "auto_add_source": auto_add_source,
+    "wrong_reason": wrong_reason,
+    "answer_next_id": answer_next_id,
+    "never_retransmits": never_retransmits,
+}
+
+# Every model mutant has its fault here (a new mutant must get one too).
+assert {f"{m.name}" for m in MUTANTS} <= {getattr(f(), "mutant", None) for f in FAULTS.values()}

@@ -1,0 +1,116 @@
+"""The conformance suite: the reference passes, every seeded fault is caught,
+the command and the pytest plugin report failures usefully, bad input is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ipsecmm.cli import main
+from ipsecmm.gen import ReferenceAdapter
+from ipsecmm.gen._conformance import load_vectors, run_case
+
+import faults
+from conftest import ROOT
+
+VECTORS = ROOT / "vectors"
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return load_vectors(VECTORS)
+
+
+def test_the_reference_adapter_passes_every_vector(cases):
+    adapter = ReferenceAdapter()
+    failures = [mm.render() for c in cases if (mm := run_case(adapter, c)) is not None]
+    assert len(cases) > 400
+    assert not failures, failures[0]
+
+
+def test_there_are_at_least_ten_seeded_faults():
+    assert len(faults.FAULTS) >= 10
+
+
+@pytest.mark.parametrize("name", sorted(faults.FAULTS))
+def test_every_seeded_fault_fails_a_vector(cases, name):
+    adapter = faults.FAULTS[name]()
+    assert any(run_case(adapter, c) is not None for c in cases), f"fault {name} passes every vector"
+
+
+def test_a_failure_names_the_step_and_diffs_the_snapshot(cases):
+    adapter = faults.FAULTS["check_changes_state"]()
+    mm = next(m for c in cases if (m := run_case(adapter, c)) is not None and m.what == "sad")
+    text = mm.render()
+    assert mm.case.id in text and f"step {mm.step} of" in text
+    assert "sad differ:" in text and "--- expected" in text and "+++ actual" in text
+    assert any(line.startswith("    -") for line in text.splitlines())
+
+
+def _cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    return subprocess.run([sys.executable, "-m", "ipsecmm", *argv], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=600)
+
+
+def test_conformance_command_runs_the_reference_as_pytest(cases):
+    r = _cli("conformance")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert f"{len(cases)} passed" in r.stdout
+
+
+def test_conformance_command_reports_a_faulty_implementation():
+    r = _cli("conformance", "--sut", "faults:never_retransmits", "--", "-x", "-k", "initiator")
+    assert r.returncode == 1
+    out = r.stdout
+    assert "FAILED" in out and "timer {\"timer\":\"retransmission\"}" in out
+    assert "sends differ:" in out and "+[]" in out
+    failed = next(ln for ln in out.splitlines() if ln.startswith("FAILED"))
+    assert "mm-" in failed and "::" in failed  # tests are named file::vector id
+
+
+def test_conformance_mutants_table():
+    r = _cli("conformance", "--mutants")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "11 of 11 faults caught" in r.stdout
+    assert "skip-pad" in r.stdout and "NONE" not in r.stdout
+
+
+def test_pytest_plugin_works_without_the_command(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "ipsecmm.gen.pytest_plugin",
+                        "--ipsecmm-sut", "faults:wrong_reason", "-p", "no:cacheprovider", "-c", os.devnull,
+                        "--rootdir", str(tmp_path), str(VECTORS / "mm-reasons-responder.json")],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "tests")},
+                       cwd=tmp_path, timeout=600)
+    assert r.returncode == 1
+    assert "failed" in r.stdout and "passed" in r.stdout
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["conformance", "--vectors", "no-such-dir"], "no-such-dir: no such directory"),
+    (["conformance", "--sut", "nonsense"], "expected package.module:factory"),
+    (["conformance", "--sut", "no_such_module_x:f"], "cannot import no_such_module_x"),
+    (["conformance", "--sut", "faults:nothing_here"], "faults has no attribute nothing_here"),
+])
+def test_conformance_bad_arguments(argv, needle, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_conformance_refuses_a_broken_vector_file(tmp_path, capsys):
+    for src in sorted(VECTORS.glob("mm-fallback-*.json")):
+        (tmp_path / src.name).write_text(src.read_text())
+    doc = json.loads((tmp_path / "mm-fallback-responder.json").read_text())
+    doc["testGroups"][0]["tests"][1]["steps"][0]["actor"] = "martian"
+    (tmp_path / "mm-fallback-responder.json").write_text(json.dumps(doc))
+    assert main(["conformance", "--vectors", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "mm-fallback-responder.json: testGroups[0].tests[1].steps[0].actor: 'martian' is not one of" in err
