@@ -15,8 +15,9 @@ coverage goal in the ``mm`` profile:
 * optionally every pair of consecutive rows of one machine (2-switch).
 
 Runs are deduplicated (equal runs merge their goals, a run that is a prefix
-of another is dropped into it) before they become vectors for both roles.
-Rows no state fires are listed in the coverage report with that reason.
+of another is dropped into it), projected onto each role (the steps that
+role's system under test sees), and deduplicated again after projection.
+Rows no state fires are listed in the coverage report with the reason.
 
 Everything is deterministic: goals, runs, vectors and ids come out in the
 same order with the same bytes for the same model, scenario and seed.  Ids
@@ -56,9 +57,7 @@ from ipsecmm.model import (
 )
 from ipsecmm.model._machines import base_kind
 from ipsecmm.properties import REGISTRY, Checker, Explorer, Run, input_json
-from ipsecmm.properties._encode import leaves
 
-PEERS = ("I", "R")
 ROLES = {0: "initiator", 1: "responder"}
 SCHEMA_ID = "https://ipsecmm.invalid/schemas/vectors-1.schema.json"
 
@@ -80,10 +79,10 @@ def all_rows(m: Model) -> dict[str, Row]:
 
 
 def _reason_of(row: Row) -> str | None:
+    """The refusal reason a row gives (responder answers and initiator local
+    refusals alike), or None."""
     label = row.effect.label
-    if label.startswith("refuse(") and row.role == Role.RESPONDER:
-        return label[len("refuse("):-1]
-    if label.startswith("refuse(") and row.role == Role.INITIATOR:
+    if label.startswith("refuse("):
         return label[len("refuse("):-1]
     if label == "give up":
         return "GAVE_UP"
@@ -589,9 +588,12 @@ def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict
                 why = f"{trig} reaches {state} but an earlier row always takes it"
             else:
                 why = f"{trig} reaches {state} but the guard '{row.guard.label}' never holds there first"
-            hint = _WHY.get(row.guard.label if row.guard else "")
-            if hint is None and row.effect.label == "discard(message ID)":
+            if group not in arrived and state == "RR_WAIT":
+                hint: str | None = _WHY["request being verified"]
+            elif row.effect.label == "discard(message ID)":
                 hint = _WHY["unexpected message ID"]
+            else:
+                hint = _WHY.get(row.guard.label if row.guard else "")
             unreachable[n] = f"{why}; {where}" + (f". Likely because {hint}" if hint else "")
         covered = [n for n in names if n in covered_rows]
         machines[machine] = {"total": len(names), "reachable": sum(1 for n in names if n in fired),
@@ -638,4 +640,4 @@ def write(gen: Generated, out: Path) -> None:
         write_atomic(out / rel, text)
 
 
-__all__ = ["Generated", "generate", "leaves", "write"]
+__all__ = ["Generated", "generate", "scenario_from_doc", "write"]
