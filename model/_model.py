@@ -45,6 +45,7 @@ from ._state import (
     chan_take,
     set_peer,
 )
+from ._succ import Successors
 from ._vocab import (
     ALLSA,
     NOADDR,
@@ -160,6 +161,7 @@ class Model:
             InKind.PATH_DEAD: self._on_path_dead,
             InKind.FORGE: self._on_forge,
         }
+        self._succ = Successors(self, Model.fire_cached)
 
     # ------------------------------------------------------------------ construction
 
@@ -409,8 +411,19 @@ class Model:
     def inputs(self, w: World) -> list[Input]:
         """Inputs worth trying in ``w``: those that may change it.  Anything
         else is a defined refusal and leaves ``w`` as it is."""
-        res: list[Input] = []
         peers, used, up = w.peers, w.used, w.up
+        res = self._machine_inputs(peers[0], peers[1], used)
+        res += self._network_inputs(w.chan[0], w.chan[1], up, used, peers[0].ini.st == IState.WAIT)
+        res += self._late_inputs(peers[0], peers[1], up, used)
+        return res
+
+    # ``inputs`` in three parts, each reading only some parts of the world, so
+    # that the successor cache (``_succ``) can memoize each on what it reads.
+
+    def _machine_inputs(self, ps0: PeerState, ps1: PeerState, used: Used) -> list[Input]:
+        """Users' actions and timer expiries."""
+        res: list[Input] = []
+        peers = (ps0, ps1)
         for p in self.mobile:
             st = peers[p].ini.st
             if st == IState.IDLE:
@@ -421,10 +434,16 @@ class Model:
         for p in (0, 1):
             if peers[p].rsp.st == RState.RR_WAIT:
                 res.append(self._rr_timeout_inputs[p])
+        return res
+
+    def _network_inputs(self, ch0: tuple[Msg, ...], ch1: tuple[Msg, ...], up: int, used: Used,
+                        waiting: bool) -> list[Input]:
+        """What the network and the attacker can do; ``waiting``: the
+        initiator of peer I has a request outstanding (a response to forge)."""
+        res: list[Input] = []
         forge = used.forged < self._max_forge
         drop = used.dropped < self._max_drops
-        for d in (0, 1):
-            ch = w.chan[d]
+        for d, ch in enumerate((ch0, ch1)):
             room = ch[-1].kind == Kind.EMPTY
             for i, msg in enumerate(ch):
                 if msg.kind == Kind.EMPTY:
@@ -438,13 +457,18 @@ class Model:
                     res.append(net[1])
                 if room:
                     res.append(net[2])
-            if room and forge and (d == 0 or peers[0].ini.st == IState.WAIT):
+            if room and forge and (d == 0 or waiting):
                 res.append(self._forge_inputs[d])
+        return res
+
+    def _late_inputs(self, ps0: PeerState, ps1: PeerState, up: int, used: Used) -> list[Input]:
+        """Address changes and dead peer detection."""
+        res: list[Input] = []
         if used.moves < self._max_moves:
             res.extend(self._moves_for(up))
-        for p in (0, 1):
+        for p, ps in enumerate((ps0, ps1)):
             dead = self.owned[1 - p] & ~up
-            if dead and any(e.state == SAState.ACTIVE and e.out & dead for e in peers[p].sad):
+            if dead and any(e.state == SAState.ACTIVE and e.out & dead for e in ps.sad):
                 res.append(self._path_dead_inputs[p])
         return res
 
@@ -486,13 +510,10 @@ class Model:
         return w
 
     def successors(self, w: World) -> list[tuple[Input, World]]:
-        res = []
-        for inp in self.inputs(w):
-            k = inp.kind
-            w2 = self._env[k](w, inp, None, Model.fire_cached)
-            if w2 is not None and w2 is not w and w2 != w:
-                res.append((inp, self.canonical(w2)))
-        return res
+        """Every input of ``inputs(w)`` that changes ``w``, in that order, with
+        the canonical world it leads to.  Memoized (``_succ``): the same as
+        running each handler of ``_env`` with ``fire_cached``, then ``canonical``."""
+        return self._succ(w)
 
 
 def set_machine_state(ps: PeerState, role: Role, st: int) -> PeerState:

@@ -90,6 +90,14 @@ class Explorer:
         last_report = started
         frontier = [0]
         depth = 0
+        transitions = 0
+        # The model interns the worlds it returns (``model._succ``), so a world
+        # reached again is usually the very object stored: look it up by
+        # identity first, and hash the whole world only when that fails.  Only
+        # stored worlds are keyed by id: they stay alive, so no id is reused.
+        by_id = {id(w0): 0}
+        successors = m.successors
+        worlds, index, parents, via, depths = self.worlds, self.index, self.parent, self.via, self.depth
         gc_was = gc.isenabled()
         gc.disable()  # millions of small tuples, no cycles: the collector only costs time
         try:
@@ -98,8 +106,8 @@ class Explorer:
             while frontier:
                 nxt: list[int] = []
                 for i in frontier:
-                    w = self.worlds[i]
-                    succ = m.successors(w)
+                    w = worlds[i]
+                    succ = successors(w)
                     if not succ:
                         if quiescent(w):
                             stats.terminal += 1
@@ -108,16 +116,23 @@ class Explorer:
                             if stats.first_deadlock is None:
                                 stats.first_deadlock = i
                     for inp, w2 in succ:
-                        stats.transitions += 1
-                        j = self.index.get(w2)
+                        transitions += 1
+                        j = by_id.get(id(w2))
                         if j is None:
-                            j = self._add(w2, i, inp, depth + 1)
-                            nxt.append(j)
-                            if on_state:
-                                on_state(j, w2)
+                            n = len(worlds)
+                            j = index.setdefault(w2, n)  # hashes the world once, new or not
+                            if j == n:
+                                by_id[id(w2)] = j
+                                worlds.append(w2)
+                                parents.append(i)
+                                via.append(inp)
+                                depths.append(depth + 1)
+                                nxt.append(j)
+                                if on_state:
+                                    on_state(j, w2)
                         if on_edge:
                             on_edge(i, w, inp, j, w2)
-                    if self.max_states is not None and len(self.worlds) >= self.max_states:
+                    if self.max_states is not None and len(worlds) >= self.max_states:
                         stats.stopped = f"state limit {self.max_states} reached"
                         break
                 if stats.stopped:
@@ -131,8 +146,8 @@ class Explorer:
                     break
                 if self.progress is not None and now - last_report >= 1.0:
                     last_report = now
-                    rate = len(self.worlds) / (now - started)
-                    print(f"  depth {depth}: {len(self.worlds)} states, frontier {len(frontier)}, {rate:,.0f} states/s",
+                    rate = len(worlds) / (now - started)
+                    print(f"  depth {depth}: {len(worlds)} states, frontier {len(frontier)}, {rate:,.0f} states/s",
                           file=self.progress, flush=True)
         except StopSearch:
             stats.stopped = "stopped by a hook"
@@ -140,7 +155,8 @@ class Explorer:
             if gc_was:
                 gc.enable()
         stats.seconds = time.perf_counter() - started
-        stats.states = len(self.worlds)
+        stats.transitions = transitions
+        stats.states = len(worlds)
         stats.max_depth = depth
         stats.complete = not stats.stopped
         return stats
