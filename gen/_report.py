@@ -521,11 +521,36 @@ def _findings_html(findings: Attachment) -> str:
             f'<div class="findings">{markdown_to_html(str(findings.content))}</div>')
 
 
+def coverage_rows(cov: Any) -> list[tuple[str, str]] | None:
+    """The summary lines of a coverage document written by ``ipsecmm vectors``
+    (None when it does not have that shape: then only the generic view shows)."""
+    try:
+        rows = [(f"{machine} transitions", f"{t['covered']} covered / {t['reachable']} reachable / {t['total']} in the table")
+                for machine, t in cov["transitions"].items()]
+        r, q = cov["reasons"], cov["requirements"]
+        rows.append(("refusal reasons", f"{r['covered']} / {r['total']}"
+                     + (f" (missing: {', '.join(r['uncovered'])})" if r["uncovered"] else "")))
+        rows.append(("capability requirements", f"{q['covered']} / {q['total']}"
+                     + (f" (missing: {', '.join(q['uncovered'])})" if q["uncovered"] else "")))
+        rows.append(("vectors", f"{cov['vectors']} vectors, {cov['steps']} steps, profile {cov['profile']}, "
+                                f"scenarios {', '.join(cov['scenarios'])}"))
+        return rows
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
 def _coverage_html(coverage: Attachment) -> str:
     if not coverage.present:
         return (f'<p class="muted" id="coverage-missing">No conformance vectors yet: <code>{e(coverage.shown)}</code> '
                 "does not exist.</p>")
-    return f'<p class="muted">From <code>{e(coverage.shown)}</code>.</p><div class="coverage">{json_html(coverage.content)}</div>'
+    rows = coverage_rows(coverage.content)
+    head = f'<p class="muted">From <code>{e(coverage.shown)}</code>.</p>'
+    if rows is None:
+        return head + f'<div class="coverage">{json_html(coverage.content)}</div>'
+    summary = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
+    return (head + f'<table class="json" id="coverage-summary">{summary}</table>'
+            f'<details><summary>Everything in coverage.json, with the reason for each unreachable row</summary>'
+            f'<div class="coverage">{json_html(coverage.content)}</div></details>')
 
 
 def _machines_html(report: Report, svgs: dict[tuple[str, Role], str]) -> str:
@@ -737,6 +762,9 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
                 out += ["  ```text", *("  " + s for s in run.table().splitlines()), "  ```", ""]
         out.append("")
     out += ["## Conformance vectors", ""]
+    rows = coverage_rows(coverage.content) if coverage.present else None
+    if rows is not None:
+        out += ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows), ""]
     if coverage.present:
         out += [f"From `{coverage.shown}`:", "", "```json",
                 json.dumps(coverage.content, indent=1, sort_keys=True, ensure_ascii=False), "```", ""]

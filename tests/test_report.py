@@ -151,6 +151,20 @@ def test_findings_and_coverage_are_shown(page):
     assert '"covered": 150' in md
 
 
+def test_vector_coverage_is_summarised(report, svgs):
+    """With the coverage file ipsecmm vectors writes, the section opens on a summary table."""
+    root = Path(__file__).resolve().parent.parent
+    cov = json.loads((root / "vectors" / "coverage.json").read_text())
+    page = R.build(report, R.Attachment("docs/findings.md"), R.read_coverage(root / "vectors"), svgs)
+    t = cov["transitions"]["responder"]
+    assert 'id="coverage-summary"' in page.html
+    assert f"<th>responder transitions</th><td>{t['covered']} covered / {t['reachable']} reachable / {t['total']} in the table" \
+        in page.html
+    assert f"{cov['vectors']} vectors, {cov['steps']} steps" in page.html
+    assert f"| refusal reasons | {cov['reasons']['covered']} / {cov['reasons']['total']} |" in page.markdown
+    assert R.coverage_rows({"vectors": 3}) is None  # another shape: only the generic view
+
+
 def test_absent_findings_and_vectors_get_a_note(report, svgs, tmp_path):
     absent = R.build(report, R.Attachment("docs/findings.md"), R.Attachment("vectors/coverage.json"), svgs)
     assert 'id="findings-missing"' in absent.html and "docs/findings.md" in absent.html
