@@ -262,7 +262,8 @@ def report_json(report: Any, run_paths: dict[tuple[str, str], str]) -> dict[str,
         if pr.explore is not None:
             doc["explore"] = pr.explore.as_dict()
         if pr.z3 is not None:
-            doc["z3"] = {"paths": pr.z3.paths, "proved": pr.z3.proved, "seconds": round(pr.z3.seconds, 3),
+            doc["z3"] = {"paths": pr.z3.paths, "proved": pr.z3.proved, "lemmas": pr.z3.lemmas,
+                         "seconds": round(pr.z3.seconds, 3),
                          "relation_seconds": round(pr.z3.build_seconds, 3), "error": pr.z3.error}
         profiles.append(doc)
     return {"scenario": report.scenario.name, "profiles": [pr.profile for pr in report.profiles],

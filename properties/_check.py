@@ -799,7 +799,8 @@ def merge_z3(rep: ProfileReport, res: Any) -> None:
             continue
         verdicts[rid] = Verdict("proved", "z3 induction", "any reachable state (the scenario's sizes)",
                                 v.seconds + share, vacuous=v.vacuous,
-                                detail=f"inductive with the other proved invariants; the explorer agrees ({v.bound})")
+                                detail=f"inductive with the other proved invariants and {len(res.lemmas)} "
+                                       f"lemmas; the explorer agrees ({v.bound})")
     for rid, why in res.fell.items():
         fell = verdicts.get(rid)
         if fell is not None and fell.status == "holds":

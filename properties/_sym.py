@@ -195,40 +195,46 @@ class Paths:
 
     # -- the hooks the model calls (through ops and Sym.__bool__)
 
-    def _settle(self, c: z3.BoolRef) -> bool | None:
-        """Decide ``c`` from what the path already knows, if possible."""
+    def _normal(self, c: z3.BoolRef) -> z3.BoolRef:
+        """``c`` with the values the path has fixed substituted, simplified."""
         if self._known:
             c = z3.substitute(c, *self._known)
-        c = z3.simplify(c)
+        return z3.simplify(c)
+
+    def _settle(self, c: z3.BoolRef) -> tuple[bool | None, tuple[Any, int, bool] | None]:
+        """Decide ``c`` (normalized) from what the path already knows, if
+        possible; with ``_var_const(c)`` when it had to be computed."""
         if z3.is_true(c):
-            return True
+            return True, None
         if z3.is_false(c):
-            return False
+            return False, None
         key = c.hash()
         for prev, val in self._decided.get(key, ()):
             if prev.eq(c):
-                return val
+                return val, None
         neg = z3.simplify(z3.Not(c))
         for prev, val in self._decided.get(neg.hash(), ()):
             if prev.eq(neg):
-                return not val
-        var, const, positive = _var_const(c)
+                return not val, None
+        vc = _var_const(c)
+        var, const, positive = vc
         if var is not None:
             vals = self._values.get(var.get_id())
             if vals is not None:
                 inside = const in vals
                 if positive and not inside:
-                    return False
+                    return False, vc
                 if not positive and not inside:
-                    return True
+                    return True, vc
                 if len(vals) == 1:
-                    return positive
-        return None
+                    return positive, vc
+        return None, vc
 
-    def _learn(self, c: z3.BoolRef, choice: bool) -> None:
-        c = z3.simplify(z3.substitute(c, *self._known)) if self._known else z3.simplify(c)
+    def _learn(self, c: z3.BoolRef, vc: tuple[Any, int, bool], choice: bool) -> None:
+        # ``c`` was normalized before the choice, and nothing the path knows
+        # has changed since: the same normal form serves here.
         self._decided.setdefault(c.hash(), []).append((c, choice))
-        var, const, positive = _var_const(c)
+        var, const, positive = vc
         if var is None:
             return
         equal = positive == choice
@@ -247,7 +253,8 @@ class Paths:
     def decide(self, c: z3.BoolRef) -> bool:
         # A decision the path already determines never consumes a recorded
         # choice: replaying a prefix must meet the recorded forks in order.
-        settled = self._settle(c)
+        norm = self._normal(c)
+        settled, vc = self._settle(norm)
         if settled is not None:
             cond = c if settled else z3.Not(c)
             self._conds.append(cond)
@@ -269,7 +276,7 @@ class Paths:
         cond = c if choice else z3.Not(c)
         self._conds.append(cond)
         self.solver.add(cond)
-        self._learn(c, choice)
+        self._learn(norm, vc if vc is not None else _var_const(norm), choice)
         return choice
 
     def choose(self, value: Any, candidates: Sequence[int]) -> int:

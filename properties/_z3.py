@@ -2,9 +2,11 @@
 relation derived from the tables (``_encode``).
 
 * **Induction (Houdini).**  The candidates are every state invariant of the
-  registry plus a few strengthening lemmas (below).  Those false in the
-  initial state are dropped; then, repeatedly, every candidate that can fail
-  after one step from a state satisfying all remaining candidates is dropped.
+  registry plus the strengthening lemmas of ``_lemmas`` (the invariants alone
+  are rarely inductive: the lemmas say what an exchange in flight looks
+  like).  Those false in the initial state are dropped; then, repeatedly,
+  every candidate that can fail after one step from a state satisfying all
+  remaining candidates is dropped.
   The set that survives is inductive and holds initially, so each of its
   members holds in every reachable state: *proved*, for the scenario's sizes.
   Soundness does not depend on the explorer, so the two engines are
@@ -32,33 +34,14 @@ from ipsecmm.model import Model, Scenario, World, get_profile
 
 from . import _preds as P
 from ._encode import Encoding
+from ._lemmas import LEMMAS
 from ._registry import REGISTRY, Invariant
 
 TIMEOUT_MS = 20_000
-
-
-def _owned_sides(m: Model, w: World) -> Any:
-    """Lemma: each side of every SA holds only addresses of that side's owner."""
-    ok: Any = True
-    for ps in w.peers:
-        for e in ps.sad:
-            ok = ok & ((e.cur_i | e.alt_i) & ~m.owned[0] == 0) & ((e.cur_r | e.alt_r) & ~m.owned[1] == 0)
-    return ok
-
-
-def _alternates_authorised(m: Model, w: World) -> Any:
-    """Lemma: alternates a peer accepted are in its PAD (they were checked)."""
-    ok: Any = True
-    for p in (0, 1):
-        for e in w.peers[p].sad:
-            ok = ok & ((P.alt(e, 1 - p) & ~m.pad[p]) == 0)
-    return ok
-
-
-LEMMAS: dict[str, Callable[[Model, World], Any]] = {
-    "lemma: sides hold their owner's addresses": _owned_sides,
-    "lemma: alternates are authorised by the PAD": _alternates_authorised,
-}
+#: The one query that asks about every candidate at once: about three times
+#: one candidate's query alone, and a loaded machine must not turn it into a
+#: give-up (that falls back to one query per candidate, which costs more).
+JOINT_TIMEOUT_MS = 180_000
 
 
 @dataclass
@@ -67,7 +50,8 @@ class Z3Result:
     process boundary)."""
 
     profile: str
-    proved: list[str] = field(default_factory=list)
+    proved: list[str] = field(default_factory=list)  # requirement IDs
+    lemmas: list[str] = field(default_factory=list)  # the lemmas that survived with them
     fell: dict[str, str] = field(default_factory=dict)
     bmc_depth: dict[str, int | None] = field(default_factory=dict)
     depth: int = 0
@@ -93,12 +77,12 @@ class Z3Engine:
     def state(self, pred: Callable[[Model, World], Any]) -> z3.BoolRef:
         return self.enc.state_formula(lambda w: pred(self.m, w))
 
-    def solver(self) -> z3.Solver:
+    def solver(self, timeout_ms: int = TIMEOUT_MS) -> z3.Solver:
         # Everything is bit-vectors of fixed width: simplifying, solving the
         # many equalities of the relation away and bit-blasting to SAT is an
         # order of magnitude faster here than the default incremental solver.
         s = z3.Then("simplify", "solve-eqs", "bit-blast", "sat").solver()
-        s.set("timeout", TIMEOUT_MS)
+        s.set("timeout", timeout_ms)
         return s
 
     def holds_initially(self, f: z3.BoolRef) -> bool:
@@ -108,7 +92,13 @@ class Z3Engine:
         return s.check() == z3.unsat
 
     def houdini(self, candidates: dict[str, z3.BoolRef]) -> tuple[list[str], dict[str, str]]:
-        """The largest inductive subset of ``candidates`` that holds initially."""
+        """The largest inductive subset of ``candidates`` that holds initially.
+
+        One query asks whether any live candidate can fail after one step
+        from a state satisfying them all; every candidate the counterexample
+        breaks is dropped, and the query is asked again.  When everything is
+        inductive (the usual case once the lemmas are right) that is a single
+        unsatisfiable query instead of one per candidate and round."""
         fell: dict[str, str] = {}
         alive = {}
         for name, f in candidates.items():
@@ -116,22 +106,41 @@ class Z3Engine:
                 alive[name] = f
             else:
                 fell[name] = "false in the initial state"
+        after = {name: self.next_of(f) for name, f in alive.items()}
         while alive:
-            bad = {}
-            for name, f in alive.items():
-                s = self.solver()
-                s.add(self.dom, self.dom_next, self.T, *alive.values(), z3.Not(self.next_of(f)))
-                r = s.check()
-                if r == z3.sat:
-                    bad[name] = "not inductive, even with the other candidates as lemmas"
-                elif r == z3.unknown:
-                    bad[name] = f"solver gave up ({s.reason_unknown()})"
-            if not bad:
+            s = self.solver(JOINT_TIMEOUT_MS)
+            s.add(self.dom, self.dom_next, self.T, *alive.values(), z3.Or(*(z3.Not(after[n]) for n in alive)))
+            r = s.check()
+            if r == z3.unsat:
                 break
+            bad: dict[str, str] = {}
+            if r == z3.sat:
+                cti = s.model()
+                for name in alive:
+                    if z3.is_false(cti.eval(after[name], model_completion=True)):
+                        bad[name] = "not inductive, even with the other candidates as lemmas"
+            if not bad:
+                bad = self._one_by_one(alive, after)
+                if not bad:
+                    break
             for name, why in bad.items():
                 del alive[name]
                 fell[name] = why
         return sorted(alive), fell
+
+    def _one_by_one(self, alive: dict[str, z3.BoolRef], after: dict[str, z3.BoolRef]) -> dict[str, str]:
+        """One query per candidate: where the joint query gave up, smaller
+        ones may not, and a candidate the solver cannot decide is dropped."""
+        bad = {}
+        for name in alive:
+            s = self.solver()
+            s.add(self.dom, self.dom_next, self.T, *alive.values(), z3.Not(after[name]))
+            r = s.check()
+            if r == z3.sat:
+                bad[name] = "not inductive, even with the other candidates as lemmas"
+            elif r == z3.unknown:
+                bad[name] = f"solver gave up ({s.reason_unknown()})"
+        return bad
 
     def bmc(self, bad: z3.BoolRef, depth: int) -> int | None:
         """The shortest depth <= ``depth`` at which a reachable state satisfies
@@ -191,7 +200,9 @@ def run_z3(sc: Scenario, profile: str, depth: int = 0) -> Z3Result:
         invs = invariants()
         cands = {rid: eng.state(partial(_implies, inv=inv)) for rid, inv in invs.items()}
         cands.update({name: eng.state(f) for name, f in LEMMAS.items()})
-        res.proved, res.fell = eng.houdini(cands)
+        survivors, res.fell = eng.houdini(cands)
+        res.proved = [name for name in survivors if name in invs]
+        res.lemmas = [name for name in survivors if name not in invs]
         if depth > 0:
             for rid in invs:
                 if rid not in res.proved:
