@@ -263,6 +263,7 @@ def report_json(report: Any, run_paths: dict[tuple[str, str], str]) -> dict[str,
             doc["explore"] = pr.explore.as_dict()
         if pr.z3 is not None:
             doc["z3"] = {"paths": pr.z3.paths, "proved": pr.z3.proved, "lemmas": pr.z3.lemmas,
+                         "k_proved": pr.z3.k_proved, "k": pr.z3.k,
                          "seconds": round(pr.z3.seconds, 3),
                          "relation_seconds": round(pr.z3.build_seconds, 3), "error": pr.z3.error}
         profiles.append(doc)
@@ -277,9 +278,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     sc = load(args)
     if args.depth < 0:
         raise UsageError("ipsecmm check: --depth must not be negative")
+    if args.k < 1:
+        raise UsageError("ipsecmm check: --k must be at least 1")
     profiles = args.profile or list(PROFILE_NAMES)
     progress = None if args.json else default_progress()
-    checker = Checker(sc, progress, z3_engine=not args.no_z3, depth=args.depth)
+    checker = Checker(sc, progress, z3_engine=not args.no_z3, depth=args.depth, k=args.k)
     report = checker.run(profiles, jobs=max(1, args.jobs))
     paths = save_runs(report, Path(args.runs))
     if args.json:
@@ -301,7 +304,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             if e is not None:
                 line += f"explorer {e.states:,} states ({e.seconds:.1f}s)"
             if z is not None:
-                line += f"; z3 relation {z.paths:,} paths, induction proved {len(z.proved)} ({z.seconds:.1f}s)"
+                line += (f"; z3 relation {z.paths:,} paths, induction proved {len(z.proved)}"
+                         + (f", k-induction {len(z.k_proved)}" if z.k_proved else "") + f" ({z.seconds:.1f}s)")
             print(line)
         verdict = "meets every requirement" if report.mm_meets_all() else "DOES NOT meet every requirement"
         if "mm" in profiles:
@@ -401,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, many_profiles=True)
     p.add_argument("--depth", type=int, default=0,
                    help="also run bounded model checking to this depth on invariants induction did not prove")
+    p.add_argument("--k", type=int, default=2,
+                   help="try k-induction up to this k on invariants plain induction did not prove (default 2; 1: off)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--runs", default="runs", help="where to write witnesses and counterexamples (default: runs)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")

@@ -463,12 +463,13 @@ class _Responses:
 
 class Checker:
     def __init__(self, sc: Scenario, progress: TextIO | None = None, z3_engine: bool = True,
-                 depth: int = 0, only: Iterable[str] | None = None, mutant: str | None = None) -> None:
+                 depth: int = 0, only: Iterable[str] | None = None, mutant: str | None = None, k: int = 2) -> None:
         self.sc = sc
         self.mutant = mutant
         self.progress = progress
         self.z3 = z3_engine
         self.depth = depth
+        self.k = k  # k-induction up to this k for what plain induction leaves
         self.only = set(only) if only else None
 
     def log(self, text: str) -> None:
@@ -492,12 +493,12 @@ class Checker:
         results: dict[tuple[str, str], Any] = {}
         if jobs <= 1 or len(tasks) <= 1:
             for t in tasks:
-                results[t] = _task(self.sc, t, self.depth, self.only, progress)
+                results[t] = _task(self.sc, t, self.depth, self.only, progress, self.k)
         else:
             import multiprocessing
 
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                pending = {t: pool.apply_async(_task, (self.sc, t, self.depth, self.only, progress)) for t in tasks}
+                pending = {t: pool.apply_async(_task, (self.sc, t, self.depth, self.only, progress, self.k)) for t in tasks}
                 results = {t: res.get() for t, res in pending.items()}
         reports = []
         for p in names:
@@ -762,7 +763,7 @@ class Checker:
                        detail=f"the reading breaks none of {', '.join(chk.breaks)}: the prediction is wrong")
 
 
-def _task(sc: Scenario, task: tuple[str, str], depth: int, only: set[str] | None, progress: bool) -> Any:
+def _task(sc: Scenario, task: tuple[str, str], depth: int, only: set[str] | None, progress: bool, k: int = 2) -> Any:
     import sys
 
     from ._z3 import run_z3
@@ -771,8 +772,9 @@ def _task(sc: Scenario, task: tuple[str, str], depth: int, only: set[str] | None
     checker = Checker(sc, sys.stderr if progress else None, False, depth, only)
     if kind == "explore":
         return checker.check_profile(profile)
-    checker.log(f"[{profile}] z3: deriving the relation, induction" + (f", BMC to depth {depth}" if depth else ""))
-    res = run_z3(sc, profile, depth)
+    checker.log(f"[{profile}] z3: deriving the relation, induction" + (f", k-induction to k={k}" if k >= 2 else "")
+                + (f", BMC to depth {depth}" if depth else ""))
+    res = run_z3(sc, profile, depth, k)
     checker.log(f"[{profile}] z3: {res.paths:,} paths, {len(res.proved)} proved, {res.seconds:.1f}s")
     return res
 
@@ -801,7 +803,21 @@ def merge_z3(rep: ProfileReport, res: Any) -> None:
                                 v.seconds + share, vacuous=v.vacuous,
                                 detail=f"inductive with the other proved invariants and {len(res.lemmas)} "
                                        f"lemmas; the explorer agrees ({v.bound})")
+    for rid, k in res.k_proved.items():
+        found = verdicts.get(rid)
+        if found is None or found.status == "not-applicable":
+            continue
+        if found.status != "holds":
+            verdicts[rid] = Verdict("inconclusive", "explorer + z3", None, found.seconds, runs=found.runs,
+                                    detail=f"ENGINES DISAGREE: z3 {k}-induction proves it, the explorer says {found.status}")
+            continue
+        verdicts[rid] = Verdict("proved", f"z3 {k}-induction", "any reachable state (the scenario's sizes)",
+                                found.seconds, vacuous=found.vacuous,
+                                detail=f"{k}-inductive with the proved invariants and lemmas as assumptions; "
+                                       f"the explorer agrees ({found.bound})")
     for rid, why in res.fell.items():
+        if rid in res.k_proved:
+            continue
         fell = verdicts.get(rid)
         if fell is not None and fell.status == "holds":
             fell.detail = (fell.detail + "; " if fell.detail else "") + f"z3: {why}"
@@ -822,8 +838,8 @@ def merge_z3(rep: ProfileReport, res: Any) -> None:
 
 
 def check(sc: Scenario, profiles: Iterable[str], progress: TextIO | None = None, z3_engine: bool = True,
-          depth: int = 0, jobs: int = 2) -> Report:
-    return Checker(sc, progress, z3_engine, depth).run(profiles, jobs)
+          depth: int = 0, jobs: int = 2, k: int = 2) -> Report:
+    return Checker(sc, progress, z3_engine, depth, k=k).run(profiles, jobs)
 
 
 def killers(sc: Scenario, mutant: str, profile: str = "mm") -> list[tuple[str, int]]:

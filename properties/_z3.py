@@ -11,6 +11,11 @@ relation derived from the tables (``_encode``).
   members holds in every reachable state: *proved*, for the scenario's sizes.
   Soundness does not depend on the explorer, so the two engines are
   independent opinions.
+* **k-induction.**  An invariant Houdini could not keep is tried again with
+  longer paths: no state within k-1 steps of the initial one violates it
+  (BMC), and every path of k steps through states that satisfy it, and
+  everything already proved, ends in a state that satisfies it too.  The
+  smallest such k up to the configured bound makes it *proved*.
 * **Bounded model checking.**  From the initial state, the shortest depth at
   which an invariant fails.  A violation the explorer reports must be found
   by BMC at exactly the explorer's depth (both are shortest), which is the
@@ -54,6 +59,8 @@ class Z3Result:
     lemmas: list[str] = field(default_factory=list)  # the lemmas that survived with them
     fell: dict[str, str] = field(default_factory=dict)
     bmc_depth: dict[str, int | None] = field(default_factory=dict)
+    k_proved: dict[str, int] = field(default_factory=dict)  # requirement ID -> the k that proved it (k >= 2)
+    k: int = 1  # k-induction was tried up to this k
     depth: int = 0
     paths: int = 0
     build_seconds: float = 0.0
@@ -142,6 +149,29 @@ class Z3Engine:
                 bad[name] = f"solver gave up ({s.reason_unknown()})"
         return bad
 
+    def at(self, f: z3.BoolRef, state: list[z3.BitVecRef]) -> z3.BoolRef:
+        """``f`` (over the pre-state) over the variables ``state``."""
+        return z3.substitute(f, *zip(self.enc.pre, state, strict=True))
+
+    def k_induction(self, f: z3.BoolRef, assume: list[z3.BoolRef], k_max: int) -> int | None:
+        """The smallest k in 2..``k_max`` for which ``f`` is k-inductive, or
+        None.  ``assume`` are formulas already proved to hold in every
+        reachable state, so constraining every state of the path with them
+        keeps the argument sound while ruling out unreachable paths."""
+        for k in range(2, k_max + 1):
+            if self.bmc(z3.Not(f), k - 1) is not None:
+                return None  # a real violation: no k will prove it
+            path = [self.enc.fresh(f"k{k}.{i}") for i in range(k + 1)]
+            s = self.solver()
+            for i, st in enumerate(path):
+                s.add(self.at(self.dom, st), *(self.at(a, st) for a in assume))
+                if i < k:
+                    s.add(self.at(f, st), self.enc.relation(st, path[i + 1], z3.BitVec(f"ksel{k}.{i}", 16)))
+            s.add(z3.Not(self.at(f, path[k])))
+            if s.check() == z3.unsat:
+                return k
+        return None
+
     def bmc(self, bad: z3.BoolRef, depth: int) -> int | None:
         """The shortest depth <= ``depth`` at which a reachable state satisfies
         ``bad``, or None.  A solver that gives up is an error, never a None."""
@@ -186,12 +216,17 @@ def _implies(m: Model, w: World, *, inv: Invariant) -> Any:
     return P.NOT(inv.when(m, w)) | inv.then(m, w)
 
 
-def run_z3(sc: Scenario, profile: str, depth: int = 0) -> Z3Result:
-    """Induction for every state invariant; with ``depth`` > 0, bounded model
-    checking to that depth for every one induction did not prove (the shortest
-    counterexample, or none)."""
+#: k-induction is tried up to this k by default (1: plain induction only).
+K_DEFAULT = 2
+
+
+def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT) -> Z3Result:
+    """Induction for every state invariant, then k-induction up to ``k`` for
+    those it did not prove; with ``depth`` > 0, bounded model checking to
+    that depth for every one still unproved (the shortest counterexample, or
+    none)."""
     t0 = time.perf_counter()
-    res = Z3Result(profile, depth=depth)
+    res = Z3Result(profile, depth=depth, k=k)
     try:
         m = Model(sc, get_profile(profile, sc.options))
         eng = Z3Engine(m)
@@ -203,9 +238,17 @@ def run_z3(sc: Scenario, profile: str, depth: int = 0) -> Z3Result:
         survivors, res.fell = eng.houdini(cands)
         res.proved = [name for name in survivors if name in invs]
         res.lemmas = [name for name in survivors if name not in invs]
-        if depth > 0:
+        if k >= 2:
+            assume = [cands[name] for name in survivors]
             for rid in invs:
                 if rid not in res.proved:
+                    found = eng.k_induction(cands[rid], assume, k)
+                    if found is not None:
+                        res.k_proved[rid] = found
+                        assume.append(cands[rid])
+        if depth > 0:
+            for rid in invs:
+                if rid not in res.proved and rid not in res.k_proved:
                     res.bmc_depth[rid] = eng.bmc(z3.Not(cands[rid]), depth)
     except Exception as exc:  # pragma: no cover - reported, never a pass
         res.error = f"{type(exc).__name__}: {exc}"

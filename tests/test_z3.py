@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from functools import partial
 
 import pytest
 import z3
@@ -18,7 +19,7 @@ import z3
 from ipsecmm.model import Model, builtin_scenario, default_scenario
 from ipsecmm.properties import Checker, Encoding, Explorer, all_inputs
 from ipsecmm.properties._encode import leaves, rebuild
-from ipsecmm.properties._z3 import LEMMAS, Z3Engine, invariants, run_z3
+from ipsecmm.properties._z3 import LEMMAS, Z3Engine, _implies, invariants, run_z3
 
 CASES = [("fallback", "mm"), ("default", "ikev2"), ("fallback", "mobike")]
 
@@ -149,3 +150,57 @@ def test_bmc_finds_the_explorer_counterexample_at_the_same_length():
     res = run_z3(sc, "mm", depth=length)
     assert res.bmc_depth["INV-AGREE"] == length
     assert "INV-AGREE" not in res.proved
+
+
+@pytest.fixture(scope="module")
+def fallback_ikev2():
+    m = Model(builtin_scenario("fallback"), "ikev2")
+    eng = Z3Engine(m)
+    cands = {rid: eng.state(partial(_implies, inv=inv)) for rid, inv in invariants().items()}
+    lemmas = {name: eng.state(f) for name, f in LEMMAS.items()}
+    return eng, cands, lemmas
+
+
+def test_k_induction_proves_with_assumptions_and_not_without(fallback_ikev2):
+    """INV-NONEMPTY is not k-inductive alone for any small k (unreachable
+    states lead into a violation along paths of any length here), but it is
+    once the lemmas Houdini proved (so true in every reachable state)
+    constrain the path."""
+    eng, cands, lemmas = fallback_ikev2
+    f = cands["INV-NONEMPTY"]
+    assert eng.k_induction(f, [], 3) is None
+    proved, _ = eng.houdini(lemmas)
+    assert proved
+    assert eng.k_induction(f, [lemmas[n] for n in proved], 3) == 2
+
+
+def test_k_induction_refuses_a_violated_invariant():
+    """A violation within reach of BMC ends the attempt: no k proves it."""
+    sc = builtin_scenario("fallback")
+    sc = dataclasses.replace(sc, options=sc.options.replace(apply_early=True))
+    m = Model(sc, "mm")
+    eng = Z3Engine(m)
+    f = eng.state(partial(_implies, inv=invariants()["INV-AGREE"]))
+    lemmas = {n: eng.state(g) for n, g in LEMMAS.items()}
+    proved, _ = eng.houdini(lemmas)  # only these may be assumed: they hold in every reachable state
+    assert eng.bmc(z3.Not(f), 4) is not None
+    assert eng.k_induction(f, [lemmas[n] for n in proved], 6) is None
+
+
+def test_a_k_induction_proof_becomes_a_verdict_and_a_disagreement_is_not_a_pass():
+    from ipsecmm.properties._check import merge_z3
+    from ipsecmm.properties._z3 import Z3Result
+
+    sc = builtin_scenario("fallback")
+    report = Checker(sc, None, z3_engine=False, only=["INV-NONEMPTY", "INV-RR"]).run(["ikev2"])
+    pr = report.profiles[0]
+    assert pr.verdicts["INV-NONEMPTY"].status == "holds"
+    merge_z3(pr, Z3Result("ikev2", k_proved={"INV-NONEMPTY": 3}, k=3))
+    v = pr.verdicts["INV-NONEMPTY"]
+    assert (v.status, v.engine) == ("proved", "z3 3-induction")
+    sc2 = dataclasses.replace(sc, options=sc.options.replace(apply_early=True))
+    pr2 = Checker(sc2, None, z3_engine=False, only=["INV-AGREE"]).run(["mm"]).profiles[0]
+    assert pr2.verdicts["INV-AGREE"].status == "violated"
+    merge_z3(pr2, Z3Result("mm", k_proved={"INV-AGREE": 2}, k=2))
+    assert pr2.verdicts["INV-AGREE"].status == "inconclusive"
+    assert "ENGINES DISAGREE" in pr2.verdicts["INV-AGREE"].detail
