@@ -34,7 +34,6 @@ from ipsecmm.model import (
     InKind,
     Input,
     Kind,
-    MInput,
     Model,
     Msg,
     Reason,
@@ -44,7 +43,7 @@ from ipsecmm.model import (
     World,
     get_profile,
 )
-from ipsecmm.model._vocab import Action, act_trigger
+from ipsecmm.properties._runs import PEERS, input_from_json
 
 from ._vectors import message, outcome_of, scenario_from_doc, snapshot
 
@@ -314,13 +313,8 @@ class ReferenceAdapter:
         w = w._replace(used=Used(), chan=(empty, empty))
         x = step["input"]
         inp: Input | None = None
-        if step["actor"] == "user":
-            act = MInput(act_trigger(Action[x["action"].upper()]),
-                         sa=m.sc.slot_index(x["sa"]) if "sa" in x else NOSA,
-                         old=m.sc.addr_index(x["old"]) if "old" in x else NOADDR,
-                         new=m.sc.addr_index(x["new"]) if "new" in x else NOADDR,
-                         addrs=sum(1 << m.sc.addr_index(a) for a in x.get("addrs", [])))
-            inp = Input(InKind.ACT, sut, 0, act)
+        if step["actor"] == "user":  # the run format's action, with the peer implied
+            inp = input_from_json(m, {**x, "input": "act", "peer": PEERS[sut]})
         elif step["actor"] == "tester":
             msg = message_from_json(m, x["deliver"])
             chan = [empty, empty]

@@ -57,6 +57,7 @@ from ipsecmm.model import (
 )
 from ipsecmm.model._machines import base_kind
 from ipsecmm.properties import REGISTRY, Checker, Explorer, Run, input_json
+from ipsecmm.properties._runs import _bounds
 
 ROLES = {0: "initiator", 1: "responder"}
 SCHEMA_ID = "https://ipsecmm.invalid/schemas/vectors-1.schema.json"
@@ -81,12 +82,7 @@ def all_rows(m: Model) -> dict[str, Row]:
 def _reason_of(row: Row) -> str | None:
     """The refusal reason a row gives (responder answers and initiator local
     refusals alike), or None."""
-    label = row.effect.label
-    if label.startswith("refuse("):
-        return label[len("refuse("):-1]
-    if label == "give up":
-        return "GAVE_UP"
-    return None
+    return None if row.effect.reason is None else row.effect.reason.name
 
 
 @dataclass
@@ -384,11 +380,7 @@ def scenario_doc(sc: Scenario) -> dict[str, Any]:
         peers[p.name] = {"pad": sc.names(cfg.pad), "network": {
             net: {"accept": pol.accept, "require_rr": pol.require_rr, "min_protection": pol.min_protection.name.lower()}
             for net, pol in sorted(cfg.networks.items())}}
-    b = sc.bounds
-    bounds: dict[str, Any] = {"channel": b.channel, "retransmits": b.retransmits, "requests": b.requests,
-                              "moves": b.moves, "drops": b.drops, "forge": b.forge}
-    if b.actions:
-        bounds["actions"] = [a.name.lower() for a in b.actions]
+    bounds = _bounds(sc)
     return {"scenario": {"name": sc.name, "description": sc.description}, "address": addresses,
             "ike": sides(sc.slots[0]), "sa": sas, "peer": peers, "bounds": bounds,
             "options": dict(sorted(vars(sc.options).items()))}

@@ -129,6 +129,9 @@ class Guard:
 class Effect:
     label: str
     fn: EffectFn = field(compare=False)
+    #: the refusal this effect makes, when it is one (read by coverage and
+    #: tools, so that nobody has to parse labels)
+    reason: Reason | None = None
 
     def __call__(self, m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
         return self.fn(m, ps, p, x, out)
@@ -343,7 +346,7 @@ def e_refuse_local(reason: Reason) -> Effect:
             out.append(Event("refuse", p, reason=reason, sa=x.sa, detail="initiator"))
         return ps, ()
 
-    return Effect(f"refuse({reason.name})", fn)
+    return Effect(f"refuse({reason.name})", fn, reason)
 
 
 def _finish(ps: PeerState) -> PeerState:
@@ -555,7 +558,7 @@ def e_refuse(reason: Reason, kind: Kind) -> Effect:
     def fn(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
         return _respond(m, ps, p, x.msg, reason, kind, out)
 
-    return Effect(f"refuse({reason.name})", fn)
+    return Effect(f"refuse({reason.name})", fn, reason)
 
 
 def e_resend_cached(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
@@ -813,7 +816,7 @@ def initiator_rows(prof: Profile) -> list[Row]:
             ("INV-AGREE", "MOB-UPDATE", "MH-ADD", "MH-REMOVE", "MH-ALTERNATE")),
         Row(I_, IState.WAIT, Trigger.TIMEOUT, Guard("retries left", g_retries_left),
             Effect("send(request again)", e_retransmit), IState.WAIT, ("INV-ONCE",)),
-        Row(I_, IState.WAIT, Trigger.TIMEOUT, None, Effect("give up", e_give_up), IState.DEAD,
+        Row(I_, IState.WAIT, Trigger.TIMEOUT, None, Effect("give up", e_give_up, Reason.GAVE_UP), IState.DEAD,
             ("LIVE-CONVERGE",)),
     ]
     return rows
@@ -887,10 +890,10 @@ def responder_rows(prof: Profile) -> list[Row]:
             Row(R_, RState.RR_WAIT, echo, Guard("more to verify", g_echo_more),
                 Effect("verify; send(RR_CHALLENGE)", e_verify_next), RState.RR_WAIT, ("INV-RR",)),
             Row(R_, RState.RR_WAIT, echo, Guard("SA went inactive meanwhile", g_held_sa_broken),
-                Effect("refuse(INACTIVE_SA)", e_refuse_held), RState.READY, ("SCN-ACTIVE-ONLY",)),
+                Effect("refuse(INACTIVE_SA)", e_refuse_held, Reason.INACTIVE_SA), RState.READY, ("SCN-ACTIVE-ONLY",)),
             Row(R_, RState.RR_WAIT, echo, None, Effect("verify; apply; answer(OK)", e_verify_accept),
                 RState.READY, ("INV-RR", "SCN-VALIDATE")),
-            Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, None, Effect("refuse(RR_FAILED)", e_rr_failed),
+            Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, None, Effect("refuse(RR_FAILED)", e_rr_failed, Reason.RR_FAILED),
                 RState.READY, ("INV-RR", "MOB-REASON")),
         ]
     for st in RState:
