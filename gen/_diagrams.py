@@ -254,15 +254,9 @@ def firings(run: Run) -> list[Firing]:
     step = 0
 
     def record(model: Model, ps: PeerState, p: int, role: Role, x: MInput, out: Out) -> Result | None:
-        part = ps.ini if role == Role.INITIATOR else ps.rsp
-        st = int(part.st)
-        hit = None
-        for row in model.rows.get((role, x.trigger, st), ()):
-            if row.guard is None or row.guard(model, ps, p, x):
-                hit = index[role][id(row)]
-                break
-        found.append(Firing(step, p, Role(role), hit))
-        return Model.fire(model, ps, p, role, x, out)
+        row, res = model.dispatch(ps, p, role, x, out)
+        found.append(Firing(step, p, Role(role), None if row is None else index[role][id(row)]))
+        return res
 
     w = m.initial()
     for n, inp in enumerate(run.inputs, 1):
