@@ -125,10 +125,7 @@ class Model:
             Role.RESPONDER: responder_rows(profile),
         }
         self.rows: dict[tuple[int, int, int], tuple[Row, ...]] = {}
-        for role, rows in self.rows_list.items():
-            for r in rows:
-                key = (int(role), int(r.trigger), int(r.src))
-                self.rows[key] = self.rows.get(key, ()) + (r,)
+        self.index_rows()
         self.state_values = {Role.INITIATOR: tuple(int(s) for s in IState),
                              Role.RESPONDER: tuple(int(s) for s in RState)}
         self.alphabet = {p: self._alphabet(p) for p in self.mobile}
@@ -251,6 +248,16 @@ class Model:
         return World(up, (peers[0], peers[1]), (chan, chan), Used())
 
     # ------------------------------------------------------------------ dispatch
+
+    def index_rows(self) -> None:
+        """(Re)build the dispatch index from ``rows_list``: whoever rewrites
+        the tables (the seeded mutants) calls this, so both dispatchers keep
+        reading the same rows."""
+        self.rows = {}
+        for role, rows in self.rows_list.items():
+            for r in rows:
+                key = (int(role), int(r.trigger), int(r.src))
+                self.rows[key] = self.rows.get(key, ()) + (r,)
 
     def fire(self, ps: PeerState, p: int, role: Role, x: MInput, out: Out) -> Result | None:
         """Run machine ``role`` of peer ``p`` on ``x``: the first row of the

@@ -33,11 +33,7 @@ def _rewrite(m: Model, change: Callable[[Row], Row | None]) -> None:
             if r2 is not None:
                 new.append(r2)
         m.rows_list[role] = new
-    m.rows = {}
-    for role, rows in m.rows_list.items():
-        for r in rows:
-            key = (int(role), int(r.trigger), int(r.src))
-            m.rows[key] = m.rows.get(key, ()) + (r,)
+    m.index_rows()
 
 
 def _drop(label: str, role: Role = Role.RESPONDER) -> Callable[[Model], None]:
