@@ -68,20 +68,10 @@ def cmd_vectors(args: argparse.Namespace) -> int:
 
 
 def summary(cov: dict[str, Any], out: Path, seconds: float) -> str:
-    lines = [f"profile {cov['profile']}, scenarios {', '.join(cov['scenarios'])}"
-             + ("" if cov["complete"] else " (INCOMPLETE exploration)")]
-    for machine, t in cov["transitions"].items():
-        lines.append(f"  {machine:<10} transitions covered {t['covered']:>3} / reachable {t['reachable']:>3}"
-                     f" / total {t['total']:>3}  ({len(t['unreachable'])} unreachable, reasons in coverage.json)")
-    r, q = cov["reasons"], cov["requirements"]
-    lines.append(f"  refusal reasons covered {r['covered']} / {r['total']}"
-                 + (f"  missing: {', '.join(r['uncovered'])}" if r["uncovered"] else ""))
-    lines.append(f"  capability requirements covered {q['covered']} / {q['total']}"
-                 + (f"  missing: {', '.join(q['uncovered'])}" if q["uncovered"] else ""))
-    if cov.get("pairs"):
-        lines.append(f"  transition pairs covered {cov['pairs']['covered']}")
-    lines.append(f"  {cov['vectors']} vectors, {cov['steps']} steps, written to {out}/ in {seconds:.1f}s")
-    return "\n".join(lines)
+    from ._vectors import summary_rows
+
+    lines = [f"  {what}: {figures}" for what, figures in summary_rows(cov)]
+    return "\n".join([*lines, f"  written to {out}/ in {seconds:.1f}s"])
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:

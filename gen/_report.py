@@ -524,17 +524,10 @@ def _findings_html(findings: Attachment) -> str:
 def coverage_rows(cov: Any) -> list[tuple[str, str]] | None:
     """The summary lines of a coverage document written by ``ipsecmm vectors``
     (None when it does not have that shape: then only the generic view shows)."""
+    from ._vectors import summary_rows
+
     try:
-        rows = [(f"{machine} transitions", f"{t['covered']} covered / {t['reachable']} reachable / {t['total']} in the table")
-                for machine, t in cov["transitions"].items()]
-        r, q = cov["reasons"], cov["requirements"]
-        rows.append(("refusal reasons", f"{r['covered']} / {r['total']}"
-                     + (f" (missing: {', '.join(r['uncovered'])})" if r["uncovered"] else "")))
-        rows.append(("capability requirements", f"{q['covered']} / {q['total']}"
-                     + (f" (missing: {', '.join(q['uncovered'])})" if q["uncovered"] else "")))
-        rows.append(("vectors", f"{cov['vectors']} vectors, {cov['steps']} steps, profile {cov['profile']}, "
-                                f"scenarios {', '.join(cov['scenarios'])}"))
-        return rows
+        return summary_rows(cov)
     except (KeyError, TypeError, AttributeError):
         return None
 

@@ -610,6 +610,25 @@ def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict
     }
 
 
+def summary_rows(cov: dict[str, Any]) -> list[tuple[str, str]]:
+    """The coverage summary as (what, figures) lines: printed by ``ipsecmm
+    vectors`` and shown by the report."""
+    rows = [(f"{machine} transitions", f"{t['covered']} covered / {t['reachable']} reachable / {t['total']} in the table"
+             + (f" ({len(t['unreachable'])} unreachable, each with its reason in coverage.json)" if t["unreachable"] else ""))
+            for machine, t in cov["transitions"].items()]
+    r, q = cov["reasons"], cov["requirements"]
+    rows.append(("refusal reasons", f"{r['covered']} / {r['total']}"
+                 + (f" (missing: {', '.join(r['uncovered'])})" if r["uncovered"] else "")))
+    rows.append(("capability requirements", f"{q['covered']} / {q['total']}"
+                 + (f" (missing: {', '.join(q['uncovered'])})" if q["uncovered"] else "")))
+    if cov.get("pairs"):
+        rows.append(("transition pairs", f"{cov['pairs']['covered']} covered"))
+    rows.append(("vectors", f"{cov['vectors']} vectors, {cov['steps']} steps, profile {cov['profile']}, "
+                            f"scenarios {', '.join(cov['scenarios'])}"
+                            + ("" if cov["complete"] else " (INCOMPLETE exploration)")))
+    return rows
+
+
 def _dump(obj: Any, compact: bool = False) -> str:
     # Traces are read by tools, vectors also by people reviewing a diff.
     if compact:

@@ -146,7 +146,7 @@ def test_pairs_coverage_adds_vectors(tmp_path, capsys):
     pairs = json.loads((tmp_path / "p" / "coverage.json").read_text())
     assert pairs["pairs"]["covered"] > 0 and plain["pairs"] is None
     assert pairs["vectors"] > plain["vectors"]
-    assert "transitions covered" in out and "refusal reasons covered" in out and "vectors," in out
+    assert "initiator transitions: " in out and "refusal reasons: " in out and "transition pairs: " in out and " vectors, " in out
 
 
 def test_vectors_command_replaces_stale_files(tmp_path):
