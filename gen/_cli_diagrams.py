@@ -56,9 +56,9 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
     sc = load(args)
     profiles = args.profile or list(PROFILE_NAMES)
     if args.max_nodes < 1:
-        raise UsageError("ipsecmm diagrams: --max-nodes must be at least 1")
+        raise UsageError("--max-nodes must be at least 1")
     if args.hops is not None and args.hops < 0:
-        raise UsageError("ipsecmm diagrams: --hops must not be negative")
+        raise UsageError("--hops must not be negative")
     try:
         if args.run:
             drawings, extra = _run_drawings(args, sc)
@@ -69,7 +69,7 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
             extra = {"README.md": D.index_text(sc, drawings)}
         written = D.write_drawings(args.out, drawings, svg=not args.no_svg)
     except D.DiagramError as exc:
-        raise UsageError(f"ipsecmm diagrams: {exc}") from None
+        raise UsageError(str(exc)) from None
     from ipsecmm.cli import write_atomic
 
     for name, text in sorted(extra.items()):
@@ -94,20 +94,20 @@ def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], di
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise UsageError(f"ipsecmm diagrams: --run {path}: {exc.strerror}") from None
+            raise UsageError(f"--run {path}: {exc.strerror}") from None
         except json.JSONDecodeError as exc:
-            raise UsageError(f"ipsecmm diagrams: --run {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+            raise UsageError(f"--run {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
         try:
             runs = D.runs_from_json(doc, sc if args.scenario else None)
         except D.DiagramError as exc:
-            raise UsageError(f"ipsecmm diagrams: --run {path}: {exc}") from None
+            raise UsageError(f"--run {path}: {exc}") from None
         base = path.name.removesuffix(".json")
         for k, run in enumerate(runs, 1):
             stem = f"run-{base}-{k}"
             try:
                 run.replay()
             except ReplayError as exc:
-                raise UsageError(f"ipsecmm diagrams: --run {path}: run {k}: {exc}") from None
+                raise UsageError(f"--run {path}: run {k}: {exc}") from None
             drawings += [D.Drawing(s, dot) for s, dot in D.run_machine_dots(run, stem)]
             extra[f"{stem}-sequence.svg"] = D.sequence_svg(run, f"{stem}-sequence")
             extra[f"{stem}-sequence.mmd"] = run.mermaid() + "\n"
@@ -142,8 +142,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from . import _report
 
     if args.jobs < 1:
-        raise UsageError("ipsecmm report: --jobs must be at least 1")
+        raise UsageError("--jobs must be at least 1")
     try:
         return _report.main(args)
     except _report.ReportError as exc:
-        raise UsageError(f"ipsecmm report: {exc}") from None
+        raise UsageError(str(exc)) from None

@@ -55,11 +55,11 @@ def cmd_vectors(args: argparse.Namespace) -> int:
     from ._vectors import generate, write
 
     if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"ipsecmm vectors: --out {args.out}: not a directory")
+        raise UsageError(f"--out {args.out}: not a directory")
     scenarios = _scenarios(args)
     names = [sc.name for sc in scenarios]
     if len(set(names)) != len(names):
-        raise UsageError(f"ipsecmm vectors: two scenarios share a name ({', '.join(names)}); vector files are named by it")
+        raise UsageError(f"two scenarios share a name ({', '.join(names)}); vector files are named by it")
     started = time.perf_counter()
     gen = generate(scenarios, args.profile, args.seed, pairs=args.coverage == "pairs")
     write(gen, args.out)
@@ -83,7 +83,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     try:
         cases = load_vectors(vectors)
     except VectorFileError as exc:
-        raise UsageError(f"ipsecmm conformance: {exc}") from None
+        raise UsageError(str(exc)) from None
     if args.mutants:
         from ipsecmm.properties._mutants import MUTANTS
 
@@ -101,7 +101,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     try:
         load_factory(args.sut)
     except ValueError as exc:
-        raise UsageError(f"ipsecmm conformance: {exc}") from None
+        raise UsageError(str(exc)) from None
     import pytest
 
     extra = [a for a in args.pytest_args if a != "--"]

@@ -29,15 +29,22 @@ from ipsecmm.model import (
     get_profile,
     load_scenario,
 )
+from ipsecmm.model._scenario import bound_problem, shown
 
 
 class UsageError(Exception):
-    """A bad argument: reported as one line, exit code 2."""
+    """A bad argument: reported as one line, exit code 2.  The message never
+    carries the program's name: ``main`` puts ``ipsecmm VERB:`` in front of
+    every error line, whoever raised it."""
+
+    def __init__(self, message: str, prog: str | None = None) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message, prog=self.prog)
 
 
 def _key_value(text: str, what: str) -> tuple[str, str]:
@@ -68,15 +75,16 @@ def load(args: argparse.Namespace) -> Scenario:
         key, value = _key_value(text, "bound")
         if key not in Bounds.__dataclass_fields__:
             known = ", ".join(Bounds.__dataclass_fields__)
-            raise UsageError(f"--bound {key}: unknown bound (expected one of: {known})")
+            raise UsageError(f"--bound {shown(key)}: unknown bound (expected one of: {known})")
         if key == "actions":
             raise UsageError(f"--bound {key}: set it in the scenario file")
         try:
             number = int(value)
         except ValueError:
-            raise UsageError(f"--bound {key}={value}: expected an integer") from None
-        if number < 0 or (key == "channel" and number < 1):
-            raise UsageError(f"--bound {key}={value}: out of range")
+            raise UsageError(f"--bound {shown(key)}={shown(value)}: expected an integer") from None
+        problem = bound_problem(key, number)
+        if problem:
+            raise UsageError(f"--bound {key}={value}: {problem}")
         bounds = dataclasses.replace(bounds, **{key: number})
     options = sc.options
     for text in args.option or ():
@@ -277,9 +285,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     sc = load(args)
     if args.depth < 0:
-        raise UsageError("ipsecmm check: --depth must not be negative")
+        raise UsageError("--depth must not be negative")
     if args.k < 1:
-        raise UsageError("ipsecmm check: --k must be at least 1")
+        raise UsageError("--k must be at least 1")
     profiles = args.profile or list(PROFILE_NAMES)
     progress = None if args.json else default_progress()
     checker = Checker(sc, progress, z3_engine=not args.no_z3, depth=args.depth, k=args.k)
@@ -323,7 +331,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     reqs = by_id()
     rid = args.id.upper()
     if rid not in reqs:
-        raise UsageError(f"ipsecmm explain: unknown requirement {args.id!r} (see ipsecmm check for the list)")
+        raise UsageError(f"unknown requirement {shown(args.id)} (ipsecmm requirements lists them)")
     r = reqs[rid]
     sc = load(args)
     profiles = args.profile or list(PROFILE_NAMES)
@@ -448,16 +456,18 @@ _EXTRA = _extra_verbs()
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    prog = parser.prog
     try:
         args = parser.parse_args(argv)
+        prog = f"ipsecmm {args.command}"
         if getattr(args, "steps", 1) < 0:
-            raise UsageError("ipsecmm simulate: --steps must not be negative")
+            raise UsageError("--steps must not be negative")
         return int(args.func(args))
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        print(f"{exc.prog or prog}: {exc}", file=sys.stderr)
         return 2
     except ScenarioError as exc:
-        print(f"ipsecmm: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return 0

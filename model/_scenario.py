@@ -108,6 +108,42 @@ class Options:
         return Options(**values)
 
 
+#: The range of every numeric bound, for scenario files and the command line
+#: alike.  Past these the state space no longer fits a run of the tools (and
+#: message IDs and retries no longer fit the symbolic fields).
+BOUND_LIMITS: dict[str, tuple[int, int]] = {
+    "channel": (1, 3),
+    "retransmits": (0, 4),
+    "requests": (0, 6),
+    "moves": (0, 6),
+    "drops": (-1, 6),
+    "forge": (0, 3),
+}
+BOUND_MEANING = {"drops": "-1 means no limit"}
+
+
+def bound_problem(key: str, value: int) -> str:
+    """What is wrong with ``value`` for bound ``key`` ("" when nothing): the
+    one range check that scenario files and ``--bound`` share."""
+    lo, hi = BOUND_LIMITS[key]
+    if lo <= value <= hi:
+        return ""
+    note = f"; {BOUND_MEANING[key]}" if key in BOUND_MEANING else ""
+    return f"{value} is out of range ({lo} to {hi}{note})"
+
+
+def shown(text: str) -> str:
+    """``text`` as an error message may print it: plain names as they are,
+    anything else (spaces, quotes, control or non-ASCII characters) as a JSON
+    string, so that a message stays on one line and says exactly what the
+    user wrote."""
+    if text and all(c.isascii() and (c.isalnum() or c in "_-.[]/:+@") for c in text):
+        return text
+    import json
+
+    return json.dumps(text)
+
+
 OPTION_CHOICES: dict[str, tuple[Any, ...]] = {
     "apply_early": (False, True),
     "both_move": (False, True),
@@ -376,12 +412,11 @@ def _build(data: dict[str, Any], rd: _Reader) -> Scenario:
     # bounds and options ---------------------------------------------------------------
     bt = rd.table(data.get("bounds", {}), "bounds", set(Bounds.__dataclass_fields__))
     bvals: dict[str, Any] = {}
-    limits = {"channel": (1, 3), "retransmits": (0, 4), "requests": (0, 6), "moves": (0, 6),
-              "drops": (-1, 6), "forge": (0, 3)}
-    for key, (lo, hi) in limits.items():
+    for key in BOUND_LIMITS:
         v = rd.get(bt, key, "bounds", int, getattr(Bounds(), key))
-        if not lo <= v <= hi:
-            raise rd.fail(f"bounds.{key}", f"{v} is out of range ({lo} to {hi})")
+        problem = bound_problem(key, v)
+        if problem:
+            raise rd.fail(f"bounds.{key}", problem)
         bvals[key] = v
     acts = []
     for j, act in enumerate(rd.get(bt, "actions", "bounds", list, [])):

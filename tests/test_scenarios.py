@@ -79,7 +79,7 @@ def test_bad_scenario_gets_one_clear_line(tmp_path, capsys, case):
     text, expected = CASES[case]
     assert text != GOOD, "the case did not change the scenario"
     line = run_bad(tmp_path, capsys, text)
-    assert line.startswith("ipsecmm: ") and str(tmp_path / "bad.toml") in line
+    assert line.startswith("ipsecmm explore: ") and str(tmp_path / "bad.toml") in line
     assert expected in line
 
 
