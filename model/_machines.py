@@ -314,10 +314,26 @@ def request_for(m: Model, ps: PeerState, p: int, x: MInput) -> Msg:
         # RFC 4555 3.5: the new address is the IP source; no SA, no old address.
         return msg._replace(sa=ALLSA, old=NOADDR, new=NOADDR, src=x.new)
     if kind == Kind.MOBIKE_ADDITIONAL:
-        return msg._replace(sa=0)  # RFC 4555 3.6: the list belongs to the IKE_SA
+        # RFC 4555 3.6: one list of the node's other addresses, for the IKE_SA,
+        # replacing the last one.  Asked to add or remove an address, all a
+        # MOBIKE node can do is announce it or stop announcing it.
+        listed = x.addrs
+        act = Action(x.trigger.value)
+        if act == Action.ADD:
+            listed = alt_of(ps.sad[0], p) | ops.bit(x.new)
+        elif act == Action.REMOVE:
+            listed = alt_of(ps.sad[0], p) & ~ops.bit(x.old)
+        return msg._replace(sa=0, old=NOADDR, new=NOADDR, addrs=listed)
     if kind == Kind.PROBE:
-        return msg._replace(sa=NOSA, src=x.new)  # the address under test sends it
+        # The address under test sends it (RFC 4555 3.7); it is also all that
+        # MOBIKE has to ask about an address before using it (draft 10.1.1).
+        return msg._replace(sa=NOSA, old=NOADDR, new=NOADDR, src=x.new)
     return msg
+
+
+def user_request(x: MInput) -> Msg:
+    """The ghost record of what the user asked (``Initiator.asked``)."""
+    return Msg(kind=Kind(x.trigger.value), sa=x.sa, old=x.old, new=x.new, addrs=x.addrs, intent=x.sa)
 
 
 def g_no_source(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
@@ -325,9 +341,21 @@ def g_no_source(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
     return ops.has(x.up, request_for(m, ps, p, x).src) == 0
 
 
+def g_own_side_cut_off(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    """Draft 8: multihoming is not for an SA that is not active.  The
+    initiator knows its own interfaces: an SA none of whose own current
+    addresses works is cut off, whatever the responder has noticed yet, and
+    only mobility (UPDATE) brings it back (reading R16, docs/model.md)."""
+    k = _slot(m, x.sa)
+    if k == NOSA:
+        return False
+    e = ps.sad[k]
+    return ((e.state == SAState.ACTIVE) | (e.state == SAState.INACTIVE)) & ((cur_of(e, p) & x.up) == 0)
+
+
 def e_send_request(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
     msg = request_for(m, ps, p, x)
-    return ps._replace(ini=ps.ini._replace(req=msg, retries=0)), _sent(p, out, msg)
+    return ps._replace(ini=ps.ini._replace(req=msg, retries=0, asked=user_request(x))), _sent(p, out, msg)
 
 
 def e_apply_then_send(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
@@ -337,7 +365,7 @@ def e_apply_then_send(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> R
     ps = apply_change(m, ps, p, p, msg, _kind(m, msg.kind))
     if out is not None:
         out.append(Event("apply", p, msg, sa=msg.sa, detail="before sending"))
-    return ps._replace(ini=ps.ini._replace(req=msg, retries=0)), _sent(p, out, msg)
+    return ps._replace(ini=ps.ini._replace(req=msg, retries=0, asked=user_request(x))), _sent(p, out, msg)
 
 
 def e_refuse_local(reason: Reason) -> Effect:
@@ -350,7 +378,7 @@ def e_refuse_local(reason: Reason) -> Effect:
 
 
 def _finish(ps: PeerState) -> PeerState:
-    return ps._replace(ini=ps.ini._replace(mid=ps.ini.mid + 1, retries=0, req=EMPTY))
+    return ps._replace(ini=ps.ini._replace(mid=ps.ini.mid + 1, retries=0, req=EMPTY, asked=EMPTY))
 
 
 def g_resp_unprotected(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
@@ -410,7 +438,7 @@ def e_retransmit(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result
 def e_give_up(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
     if out is not None:
         out.append(Event("refuse", p, ps.ini.req, reason=Reason.GAVE_UP, detail="IKE_SA considered dead"))
-    return ps._replace(ini=ps.ini._replace(req=EMPTY, retries=0)), ()
+    return ps._replace(ini=ps.ini._replace(req=EMPTY, retries=0, asked=EMPTY)), ()
 
 
 def e_discard(label: str) -> Effect:
@@ -792,6 +820,9 @@ def initiator_rows(prof: Profile) -> list[Row]:
         kind = prof.wire[action]
         rows.append(Row(I_, IState.IDLE, trig, Guard("no working source", g_no_source),
                         e_refuse_local(Reason.NO_SOURCE), IState.IDLE))
+        if kind in (Kind.ADD, Kind.REMOVE, Kind.SET_ALT) or (kind == Kind.UPDATE and prof.options.inactive_update == "refuse"):
+            rows.append(Row(I_, IState.IDLE, trig, Guard("own side of the SA cut off", g_own_side_cut_off),
+                            e_refuse_local(Reason.INACTIVE_SA), IState.IDLE, ("SCN-ACTIVE-ONLY",)))
         is_change = kind in (Kind.UPDATE, Kind.ADD, Kind.REMOVE, Kind.SET_ALT,
                              Kind.MOBIKE_UPDATE, Kind.MOBIKE_ADDITIONAL)
         eff = early if (prof.options.apply_early and is_change) else send
@@ -893,6 +924,10 @@ def responder_rows(prof: Profile) -> list[Row]:
                 Effect("refuse(INACTIVE_SA)", e_refuse_held, Reason.INACTIVE_SA), RState.READY, ("SCN-ACTIVE-ONLY",)),
             Row(R_, RState.RR_WAIT, echo, None, Effect("verify; apply; answer(OK)", e_verify_accept),
                 RState.READY, ("INV-RR", "SCN-VALIDATE")),
+            # The timer, like the echo, resumes the held request: a check that
+            # fails by then is reported first (draft 8's order; findings F4).
+            Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, Guard("SA went inactive meanwhile", g_held_sa_broken),
+                Effect("refuse(INACTIVE_SA)", e_refuse_held, Reason.INACTIVE_SA), RState.READY, ("SCN-ACTIVE-ONLY",)),
             Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, None, Effect("refuse(RR_FAILED)", e_rr_failed, Reason.RR_FAILED),
                 RState.READY, ("INV-RR", "MOB-REASON")),
         ]

@@ -65,10 +65,17 @@ _COMMON = {Action.CREATE: Kind.CREATE, Action.DELETE: Kind.DELETE}
 
 _WIRE: dict[str, dict[Action, Kind]] = {
     "ikev2": dict(_COMMON),
+    # What a MOBIKE node does when its user asks for each action: the nearest
+    # message RFC 4555 has, so that what the profile cannot do shows as an
+    # effect that never happens, not as a request that is never sent.
     "mobike": {
         **_COMMON,
         Action.UPDATE: Kind.MOBIKE_UPDATE,
+        Action.ADD: Kind.MOBIKE_ADDITIONAL,  # announce the address as an additional one (3.6)
+        Action.REMOVE: Kind.MOBIKE_ADDITIONAL,  # stop announcing it
         Action.SET_ALT: Kind.MOBIKE_ADDITIONAL,
+        Action.CHECK_UPDATE: Kind.PROBE,  # test the path from the address (3.7; draft 10.1.1)
+        Action.CHECK_ADD: Kind.PROBE,
         Action.PROBE: Kind.PROBE,
     },
     "mm": {

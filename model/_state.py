@@ -72,6 +72,10 @@ class Initiator(NamedTuple):
     retries: Any = 0
     req: Msg = EMPTY  # outstanding request, kept for retransmission
     probed: Any = 0  # own addresses confirmed reachable by a PROBE
+    #: ghost: what the user asked for, in the draft's explicit form (kind = the
+    #: action's number, with its SA and addresses), whatever the profile's wire
+    #: made of it.  Never read by a machine; properties judge requests by it.
+    asked: Msg = EMPTY
 
 
 class Responder(NamedTuple):

@@ -42,6 +42,7 @@ from ipsecmm.model import (
 )
 from ipsecmm.model._vocab import act_trigger
 
+from . import _oracle as O
 from . import _preds as P
 from ._explorer import Explorer, ExploreStats, StopSearch
 from ._registry import (
@@ -252,6 +253,26 @@ class _Hooks:
             f(i, w, inp, j, w2)
 
 
+def unexercised(sc: Scenario, r: Requirement) -> str:
+    """Why scenario ``sc`` cannot exercise ``r`` at all ("" when it can): a
+    capability searched in the scenario itself needs a user to be able to ask
+    for its actions, so a scenario whose bounds exclude them says nothing about
+    it either way."""
+    direct = [c for c in r.checks if isinstance(c, Capability) and c.plan is None]
+    if not direct:
+        return ""
+    if sc.bounds.requests == 0:
+        return "the scenario allows no request (bounds.requests = 0)"
+    allowed = sc.bounds.actions
+    if not allowed:
+        return ""
+    missing = sorted({a for c in direct for a in c.needs} - set(allowed))
+    if missing:
+        names = ", ".join(a.name.lower() for a in missing)
+        return f"the scenario's actions ({', '.join(a.name.lower() for a in allowed)}) exclude {names}"
+    return ""
+
+
 # --------------------------------------------------------------------------- searches
 
 
@@ -382,9 +403,16 @@ class _Bounded:
         return path
 
 
-def converge_goal(m: Model, p: int, k: int) -> Callable[[World], bool]:
+def converge_goal(m: Model, p: int, k: int, ask: O.Ask | None = None) -> Callable[[World], bool]:
+    """LIVE-CONVERGE's goal for a request of peer ``p`` naming slot ``k``:
+    its initiator is done and both peers agree on the SA; for a request the
+    oracle judged acceptable when it was sent (``ask``), its effect is also
+    in force on both peers, so a refusal does not count as completing."""
+
     def goal(w: World) -> bool:
         if w.peers[p].ini.st != IState.IDLE:
+            return False
+        if ask is not None and not O.in_force(m, w, ask):
             return False
         if k == NOSA:
             return True
@@ -418,22 +446,23 @@ class _Responses:
     def __init__(self, m: Model, ex: Explorer, stop: bool, converge: bool, failover: bool) -> None:
         self.m, self.ex, self.stop = m, ex, stop
         self.converge, self.failover = converge, failover
-        self.engines: dict[tuple[str, int, int], _Bounded] = {}
+        self.engines: dict[tuple[str, int, int, O.Ask | None], _Bounded] = {}
         # name -> (triggers, worst bound, (run prefix, bad path) of the first failure)
         self.results: dict[str, tuple[int, int, tuple[list[Input], list[Input]] | None]] = {
             "converge": (0, 0, None), "failover": (0, 0, None)}
         self.seconds = {"converge": 0.0, "failover": 0.0}
         self.seen: set[Any] = set()
 
-    def _check(self, name: str, w: World, p: int, k: int, prefix: Callable[[], list[Input]]) -> None:
+    def _check(self, name: str, w: World, p: int, k: int, prefix: Callable[[], list[Input]],
+               ask: O.Ask | None = None) -> None:
         count, worst, bad = self.results[name]
         if bad is not None:
             return
         t = time.perf_counter()
-        key = (name, p, k)
+        key = (name, p, k, ask)
         eng = self.engines.get(key)
         if eng is None:
-            goal = converge_goal(self.m, p, k) if name == "converge" else failover_goal(self.m, p, k)
+            goal = converge_goal(self.m, p, k, ask) if name == "converge" else failover_goal(self.m, p, k)
             eng = self.engines[key] = _Bounded(self.m, goal, acts=name == "converge")
         d = eng.dist(w)
         if d >= INF:
@@ -445,11 +474,19 @@ class _Responses:
 
     def on_edge(self, i: int, w: World, inp: Input, j: int, w2: World) -> None:
         if self.converge and inp.kind == InKind.ACT and w2.peers[inp.peer].ini.st == IState.WAIT:
-            k = P.slot_of(self.m, w2.peers[inp.peer].ini.req.intent)
-            key = ("c", j, inp.peer, k)
+            p = inp.peer
+            req = w2.peers[p].ini.req
+            k = P.slot_of(self.m, req.intent)
+            # Acceptable as judged from the state the request was sent in,
+            # the address's reachability included (draft 4.1).
+            view = w2.peers[1 - p]
+            ask = None if P.is_in(P.kind_of(req.kind), P.CHECKS) else O.wire_ask(self.m, req, p, view)
+            if ask is not None and not O.judge(self.m, view, ask, up=w2.up).acceptable:
+                ask = None
+            key = ("c", j, p, k, ask)
             if key not in self.seen:
                 self.seen.add(key)
-                self._check("converge", w2, inp.peer, k, lambda: [*self.ex.run_to(i), inp])
+                self._check("converge", w2, p, k, lambda: [*self.ex.run_to(i), inp], ask)
 
     def on_state(self, j: int, w: World) -> None:
         if self.failover:
@@ -523,6 +560,8 @@ class Checker:
         for r in REGISTRY:
             if profile not in r.profiles and self.wanted(r):
                 verdicts[r.id] = Verdict("not-applicable", "registry", detail=r.note)
+            elif self.wanted(r) and (why := unexercised(sc, r)):
+                verdicts[r.id] = Verdict("not-applicable", "scenario", detail=why)
         todo = [r for r in REGISTRY if profile in r.profiles and self.wanted(r) and r.id not in verdicts]
         self.log(f"[{profile}] exploring {sc.name}")
         main = self.main_pass(sc, profile, todo)
@@ -565,6 +604,8 @@ class Checker:
                     direct.append((r, n, chk))
                     for g, (_, goal) in enumerate(chk.goals):
                         hooks.goals.append((f"{r.id}#{n}", g, goal))
+                    for j, inv in enumerate(chk.always):
+                        hooks.step_props.append((f"{r.id}#{n}!", j, inv))
         responses = _Responses(m, ex, hooks.stop,
                                converge=any(r.id == "LIVE-CONVERGE" for r in todo),
                                failover=any(r.id == "LIVE-FAILOVER" for r in todo))
@@ -608,6 +649,14 @@ class Checker:
                     goal_runs.append(Run(sc, profile, hooks.witness[key], label=f"witness: {label}", mutant=self.mutant))
                 else:
                     missing.append(label)
+            wrong = [hooks.violation[key] for j in range(len(cap.always)) if (key := (f"{r.id}#{n}!", j)) in hooks.violation]
+            if wrong:
+                run = Run(sc, profile, wrong[0], label=f"counterexample to {r.id}: a step the requirement forbids",
+                          mutant=self.mutant)
+                verdicts[r.id] = Verdict("violated", "explorer", "shortest run (breadth-first)", secs,
+                                         runs=[run, *goal_runs],
+                                         detail="a step breaks what must hold every time: " + r.property.split("always: ")[-1])
+                continue
             verdicts[r.id] = self.capability_verdict(r, cap, profile, sc, goal_runs, missing, stats.complete,
                                                      "explorer", exhaustive, secs)
         return Checker.Main(stats, verdicts, responses, m)
@@ -842,10 +891,15 @@ def check(sc: Scenario, profiles: Iterable[str], progress: TextIO | None = None,
     return Checker(sc, progress, z3_engine, depth, k=k).run(profiles, jobs)
 
 
+def _judges_steps(c: Any) -> bool:
+    """Checks a mutant can break in the main exploration: invariants,
+    responses, and capabilities' every-step conditions."""
+    return isinstance(c, (Invariant, StepInvariant, Response)) or (isinstance(c, Capability) and bool(c.always))
+
+
 def killers(sc: Scenario, mutant: str, profile: str = "mm") -> list[tuple[str, int]]:
     """Every property a mutant breaks (a full exploration), with run lengths."""
-    todo = [r for r in REGISTRY if profile in r.profiles and any(
-        isinstance(c, (Invariant, StepInvariant, Response)) for c in r.checks)]
+    todo = [r for r in REGISTRY if profile in r.profiles and any(_judges_steps(c) for c in r.checks)]
     checker = Checker(sc, None, False, 0, None, mutant)
     main = checker.main_pass(sc, profile, todo)
     res = []
@@ -860,8 +914,7 @@ def killers(sc: Scenario, mutant: str, profile: str = "mm") -> list[tuple[str, i
 
 def kill(sc: Scenario, mutant: str, profile: str = "mm") -> tuple[str, Run] | None:
     """The first property (shortest counterexample) that a mutant breaks, with its run."""
-    todo = [r for r in REGISTRY if profile in r.profiles and any(
-        isinstance(c, (Invariant, StepInvariant, Response)) for c in r.checks)]
+    todo = [r for r in REGISTRY if profile in r.profiles and any(_judges_steps(c) for c in r.checks)]
     checker = Checker(sc, None, False, 0, None, mutant)
     main = checker.main_pass(sc, profile, todo, stop=True)
     for r in todo:

@@ -164,6 +164,49 @@ def _wrong_reason(m: Model) -> None:
     _rewrite(m, change)
 
 
+def _checks_say_yes(m: Model) -> None:
+    """A check-only request is answered OK without running a single check."""
+    wire_rows = ("unprotected", "retransmission", "unexpected message ID")
+
+    def change(r: Row) -> Row | None:
+        if r.role == Role.RESPONDER and r.trigger.name.startswith("RECV_CHECK_") and r.guard is not None \
+                and r.guard.label not in wire_rows:
+            return None
+        return r
+
+    _rewrite(m, change)
+
+
+def _refuse_ike_update(m: Model) -> None:
+    """Every UPDATE of the IKE_SA that passes the checks is refused as POLICY."""
+    from ipsecmm.model import RState, Trigger
+    from ipsecmm.model._machines import Guard
+
+    def names_ike(mm: Model, ps: PeerState, p: int, x: MInput) -> bool:
+        return bool(x.msg.sa == 0)
+
+    refuse = Row(Role.RESPONDER, RState.READY, Trigger.RECV_UPDATE, Guard("names the IKE_SA", names_ike),
+                 mach.e_refuse(Reason.POLICY, Kind.UPDATE), RState.READY)
+    rows = m.rows_list[Role.RESPONDER]
+    group = [k for k, r in enumerate(rows) if r.trigger == Trigger.RECV_UPDATE and r.src == RState.READY]
+    last_check = max(k for k in group if rows[k].effect.reason is not None)
+    m.rows_list[Role.RESPONDER] = rows[:last_check + 1] + [refuse] + rows[last_check + 1:]
+    m.index_rows()
+
+
+def _policy_as_spd(m: Model) -> None:
+    """A local-policy refusal is reported as an SPD refusal."""
+
+    def change(r: Row) -> Row | None:
+        if r.role == Role.RESPONDER and r.guard is not None and r.guard.label == "policy refuses network":
+            kind = Kind(r.trigger.value - 30)
+            return Row(r.role, r.src, r.trigger, r.guard, mach.e_refuse(Reason.SPD, mach.base_kind(kind)),
+                       r.dst, r.reqs)
+        return r
+
+    _rewrite(m, change)
+
+
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("skip-pad", "the responder never consults the PAD", _drop("PAD refuses")),
     Mutant("apply-before-validate", "requests are carried out before PAD, SPD and policy", _apply_first),
@@ -176,6 +219,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("check-changes", "a check-only request changes the databases", _check_applies),
     Mutant("auto-add-source", "the IP source of a request joins the SA", _auto_add_source),
     Mutant("wrong-reason", "an SPD refusal is reported as a policy refusal", _wrong_reason),
+    Mutant("checks-say-yes", "check-only requests are answered OK without checking anything", _checks_say_yes),
+    Mutant("refuse-ike-update", "every acceptable UPDATE of the IKE_SA is refused as POLICY", _refuse_ike_update),
+    Mutant("policy-as-spd", "a local-policy refusal is reported as an SPD refusal", _policy_as_spd),
 )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipsecmm.model import Action, InKind, Input, Kind, Mode, Model, Reason, World
+from ipsecmm.model import Action, InKind, Input, Mode, Model, Reason, World
 
 from . import _preds as P
 
@@ -76,6 +76,16 @@ class Capability:
     after: StepPred | None = None
     #: the action whose attempt is shown when a goal cannot be reached
     attempt: Action | None = None
+    #: what must also hold on every step (searched in the same exploration);
+    #: a goal reached by a wrong step is no witness
+    always: tuple[StepInvariant, ...] = ()
+    #: the user actions the goals need (default: the attempted one); a
+    #: scenario that excludes them cannot exercise the requirement
+    uses: tuple[Action, ...] = ()
+
+    @property
+    def needs(self) -> tuple[Action, ...]:
+        return self.uses or ((self.attempt,) if self.attempt else ())
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,10 @@ DELIVER = frozenset({InKind.DELIVER})
 ALL = ("ikev2", "mobike", "mm")
 CHANGE_PLAN = Plan(bounds=(("requests", 2), *NICE), actions=(Action.ADD, Action.REMOVE, Action.UPDATE, Action.SET_ALT))
 
+DECIDED = DELIVER | {InKind.RR_TIMEOUT}
+#: MOB-PRECHECK and MH-PRECHECK: what a check-only answer must be, every time.
+PRECHECK_TRUTHFUL = StepInvariant(P.check_truthful, P.check_answered, DELIVER)
+
 REGISTRY: tuple[Requirement, ...] = (
     # ------------------------------------------------------------------ section 10 requirements
     Requirement(
@@ -142,17 +156,21 @@ REGISTRY: tuple[Requirement, ...] = (
     Requirement(
         "MOB-PRECHECK", "10.1.2, 4.2", "Before moving, the initiator asks whether an address, which need "
         "not be the message's source, would be accepted; the question changes nothing.", "capability",
-        (Capability((("a CHECK_UPDATE for an address other than the source is answered", P.goal_precheck_update),),
-                    attempt=Action.CHECK_UPDATE),),
-        property="sometimes: an answer to CHECK_UPDATE whose new address is not the IP source (purity: INV-PRECHECK-PURE)",
+        (Capability((("a check of an UPDATE to an address other than the source is answered as the oracle "
+                      "judges the real UPDATE", P.goal_precheck(Action.CHECK_UPDATE, other_source=True)),),
+                    attempt=Action.CHECK_UPDATE, always=(PRECHECK_TRUTHFUL,)),),
+        property="sometimes: the user's CHECK_UPDATE about an address other than the IP source is answered with the "
+                 "oracle's judgement of the real UPDATE; always: every check-only answer is that judgement "
+                 "(purity: INV-PRECHECK-PURE)",
     ),
     Requirement(
         "MOB-REASON", "10.1.2, 4.2", "A refused address request says which check failed: SPD, local policy, "
         "PAD, unknown or inactive SA, last address and so on.", "invariant",
-        (StepInvariant(P.reasons_precise, P.address_refusal_step, DELIVER | {InKind.RR_TIMEOUT}),),
+        (StepInvariant(P.reasons_precise, P.address_refusal_step, DECIDED),),
         profiles=("mobike", "mm"),
         note="ikev2 has no address requests to refuse: not applicable.",
-        property="always: when a responder refuses an address request, the wire reason equals the check that failed",
+        property="always: when a responder refuses an address request, the wire reason is the check that the "
+                 "independent oracle (properties/_oracle.py) says fails first",
     ),
     Requirement(
         "MOB-SINGLE-EXCHANGE", "10.1.2, 10.1.1", "Moving an SA to a new address takes one request/response "
@@ -176,9 +194,13 @@ REGISTRY: tuple[Requirement, ...] = (
     Requirement(
         "MH-PRECHECK", "10.2.2", "ADD and REMOVE can be checked first; the answer is yes, or no with the "
         "reason.", "capability",
-        (Capability((("a CHECK_ADD or CHECK_REMOVE is answered yes or with a precise reason",
-                      P.goal_precheck_multihoming),), attempt=Action.CHECK_ADD),),
-        property="sometimes: an answer to CHECK_ADD/CHECK_REMOVE that is OK or names the failed check",
+        (Capability((("a check of an ADD is answered as the oracle judges the real ADD", P.goal_precheck(Action.CHECK_ADD)),
+                     ("a check of a REMOVE is answered as the oracle judges the real REMOVE",
+                      P.goal_precheck(Action.CHECK_REMOVE))),
+                    attempt=Action.CHECK_ADD, always=(PRECHECK_TRUTHFUL,),
+                    uses=(Action.CHECK_ADD, Action.CHECK_REMOVE)),),
+        property="sometimes: the user's CHECK_ADD and CHECK_REMOVE are each answered with the oracle's judgement of the "
+                 "real change; always: every check-only answer is that judgement",
     ),
     Requirement(
         "MH-ALTERNATE", "10.2.2, 5.4", "The initiator gives alternate addresses for a named SA.", "capability",
@@ -189,9 +211,8 @@ REGISTRY: tuple[Requirement, ...] = (
     Requirement(
         "EXT-MODES", "10.3.2, 10.3.1", "Every address action works on transport and on tunnel SAs; transport "
         "changes SAD and SPD, tunnel only the SAD's outer addresses.", "capability",
-        (Capability(tuple((f"{k.name} on a {mode.name.lower()} SA", P.goal_mode(mode, k))
-                          for mode in (Mode.TRANSPORT, Mode.TUNNEL)
-                          for k in (Kind.UPDATE, Kind.ADD, Kind.REMOVE, Kind.SET_ALT)),
+        (Capability(tuple((f"{change} on a {mode.name.lower()} SA", P.goal_mode(mode, change))
+                          for mode in (Mode.TRANSPORT, Mode.TUNNEL) for change in P.MODE_EFFECTS),
                     plan=CHANGE_PLAN, attempt=Action.UPDATE),),
         property="sometimes, for each mode and each of UPDATE/ADD/REMOVE/alternates: accepted with SPD changed iff transport",
     ),
@@ -219,9 +240,9 @@ REGISTRY: tuple[Requirement, ...] = (
     Requirement(
         "SCN-VALIDATE", "4.1, 9.1, 10.3.1", "The responder checks PAD, then SPD, then local policy (then return "
         "routability when asked) before it changes a database.", "invariant",
-        (StepInvariant(P.validated, P.responder_change_step, DELIVER),),
-        property="always: what a responder carries out passed PAD, SPD, policy and return routability; "
-                 "a refusal for a later check implies the earlier ones passed",
+        (StepInvariant(P.validated, P.responder_change_step, DECIDED),),
+        property="always: a responder changes a database for a request only when the oracle's checks pass and "
+                 "return routability verified what policy asks; it refuses only what the oracle refuses",
     ),
     Requirement(
         "SCN-NO-REAUTH", "4.1", "An accepted move keeps the SA's negotiated parameters; nothing is "
