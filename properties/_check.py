@@ -51,6 +51,7 @@ from ._registry import (
     Comparison,
     Finding,
     Invariant,
+    Monitor,
     Plan,
     Requirement,
     Response,
@@ -73,6 +74,9 @@ class Verdict:
     runs: list[Run] = field(default_factory=list)
     vacuous: bool = False
     value: Any = None
+    #: declared limits of the profile that the evidence passes through
+    #: (``declared_limits``): the verdict rests on them, not only on search
+    declared: list[str] = field(default_factory=list)
 
     @property
     def met(self) -> bool:
@@ -172,6 +176,8 @@ class _Hooks:
 
     def prepare(self) -> None:
         self._by_kind = {int(k): [((n, i), p) for n, i, p in self.step_props if k in p.kinds] for k in InKind}
+        self._global_steps = {k: [x for x in props if not x[1].local] for k, props in self._by_kind.items()}
+        self._version = 0
         self._goals = [((n, i), g) for n, i, g in self.goals]
         self._local = [((n, i), inv) for n, i, inv in self.state_props if inv.local]
         self._global = [((n, i), inv) for n, i, inv in self.state_props if not inv.local]
@@ -203,7 +209,8 @@ class _Hooks:
                 res = tuple(self._eval(inv, w) for _, inv in self._local)
                 self._state_memo[mk] = (a, b, res)
             for (key, _), (premise, ok) in zip(self._local, res, strict=True):
-                self._record(key, premise, ok, lambda: self.ex.run_to(j))
+                if premise:
+                    self._record(key, premise, ok, lambda: self.ex.run_to(j))
         for key, inv in self._global:
             premise, ok = self._eval(inv, w)
             self._record(key, premise, ok, lambda: self.ex.run_to(j))
@@ -216,29 +223,49 @@ class _Hooks:
         goals = self._goals if inp.kind == InKind.DELIVER else ()
         if active or goals:
             what = w.chan[inp.peer][inp.idx] if inp.kind == InKind.DELIVER else inp
-            objs = (*w.peers, *w2.peers, what)
-            mk = (inp.kind, inp.peer, w.up, *map(id, objs))
+            a0, a1 = w.peers
+            b0, b1 = w2.peers
+            mk = (inp.kind, inp.peer, w.up, id(a0), id(a1), id(b0), id(b1), id(what))
             hit = self._edge_memo.get(mk)
-            if hit is not None and all(x is y for x, y in zip(hit[0], objs, strict=True)):
-                memo = hit[1]
+            if hit is not None and hit[0] is a0 and hit[1] is a1 and hit[2] is b0 and hit[3] is b1 and hit[4] is what:
+                memo = hit[5]
             else:
                 memo = {}
-                self._edge_memo[mk] = (objs, memo)
+                self._edge_memo[mk] = (a0, a1, b0, b1, what, memo)
+            # The local properties' outcomes depend on the memo key alone:
+            # computed once per distinct step, and only those whose premise
+            # holds are kept, since the others have nothing to record.
+            version = (inp.kind, self._version)
+            fired = memo.get(version)
+            if fired is None:
+                fired = []
+                seen: dict[int, tuple[bool, bool]] = {}
+                for key, sinv in active:
+                    if not sinv.local:
+                        continue
+                    res = seen.get(id(sinv))  # one property shared by several requirements
+                    if res is None:
+                        premise = bool(sinv.when(m, w, inp, w2))
+                        res = seen[id(sinv)] = (premise, not premise or bool(sinv.then(m, w, inp, w2)))
+                    if res[0]:
+                        fired.append((key, res[1]))
+                memo[version] = fired
             done = []
-            for key, sinv in active:
-                if sinv.local and key in memo:
-                    premise, ok = memo[key]
-                else:
-                    premise = bool(sinv.when(m, w, inp, w2))
-                    ok = not premise or bool(sinv.then(m, w, inp, w2))
-                    if sinv.local:
-                        memo[key] = (premise, ok)
-                self._record(key, premise, ok, lambda: [*self.ex.run_to(i), inp])
-                if key in self.violation and key in self.antecedent:
+            for key, ok in fired:
+                self._record(key, True, ok, lambda: [*self.ex.run_to(i), inp])
+                if key in self.violation:
                     done.append(key)
+            for key, sinv in self._global_steps[inp.kind]:
+                premise = bool(sinv.when(m, w, inp, w2))
+                if premise:
+                    self._record(key, True, bool(sinv.then(m, w, inp, w2)), lambda: [*self.ex.run_to(i), inp])
+                    if key in self.violation:
+                        done.append(key)
             if done:
+                self._version += 1
                 for k in self._by_kind:
                     self._by_kind[k] = [x for x in self._by_kind[k] if x[0] not in done]
+                    self._global_steps[k] = [x for x in self._global_steps[k] if x[0] not in done]
             found = []
             for key, goal in goals:
                 hit = memo.get(key)
@@ -251,6 +278,47 @@ class _Hooks:
                 self._goals = [x for x in self._goals if x[0] not in found]
         for f in self.extra_edge:
             f(i, w, inp, j, w2)
+
+
+def monitor_search(m: Model, mon: Monitor, max_states: int | None = None) -> tuple[list[Input] | None, int, bool]:
+    """Breadth-first search of (world, history) pairs for a step after which
+    ``mon.ok`` fails: (the shortest run to it or None, pairs explored,
+    complete)."""
+    w0 = m.canonical(m.initial())
+    start = (w0, mon.start(m, w0))
+    index = {start: 0}
+    nodes = [start]
+    parent: list[tuple[int, Input | None]] = [(-1, None)]
+    frontier = [0]
+    while frontier:
+        nxt = []
+        for i in frontier:
+            w, g = nodes[i]
+            for inp, w2 in m.successors(w):
+                g2 = mon.update(m, g, w, inp, w2)
+                if not mon.ok(m, g2, w, inp, w2):
+                    path = [inp]
+                    j = i
+                    while j > 0:
+                        j, via = parent[j]
+                        assert via is not None
+                        path.append(via)
+                    path.reverse()
+                    return path, len(nodes), True
+                key = (w2, g2)
+                if key not in index:
+                    index[key] = len(nodes)
+                    nodes.append(key)
+                    parent.append((i, inp))
+                    nxt.append(len(nodes) - 1)
+            if max_states is not None and len(nodes) >= max_states:
+                return None, len(nodes), False
+        frontier = nxt
+    return None, len(nodes), True
+
+
+def _holds(m: Model, w: World) -> bool:
+    return True
 
 
 def unexercised(sc: Scenario, r: Requirement) -> str:
@@ -295,30 +363,34 @@ def search(m: Model, goal: Callable[..., Any], start: World | None = None,
     return None, stats, None
 
 
-def attempt_run(sc: Scenario, profile: str, action: Action) -> Run:
-    """The shortest run in which the user asks for ``action`` and the initiator
-    either cannot say it or gets an answer: what the profile does instead."""
+def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0) -> Run:
+    """The closest attempt at a capability the profile does not reach: the
+    shortest run in which the user of ``peer`` asks for ``action`` and gets
+    an answer, which shows what the profile's wire made of the request; or,
+    when the profile has no message for it at all, the user's request being
+    refused by its own initiator (a declared limit, which the run says)."""
+    sc = with_bounds(sc, requests=max(1, sc.bounds.requests), actions=(action,))
     m = model_of(sc, profile)
     if action not in m.prof.wire:
-        x = _example_action(m, action)
-        return Run(sc, profile, [Input(InKind.ACT, 0, 0, x)], label=f"attempt: {action.name}",
-                   note=f"{profile} cannot express {action.name}: the initiator refuses it itself")
-    kind = m.prof.wire[action]
+        x = _example_action(m, action, peer)
+        return Run(sc, profile, [Input(InKind.ACT, peer, 0, x)], label=f"attempt: {action.name}",
+                   note=f"{profile} has no message for {action.name}: its initiator refuses it itself")
 
     def answered(mm: Model, pre: World, inp: Input, post: World) -> bool:
         ans = P.answer(mm, pre, inp)
-        return ans is not None and P.kind_of(ans[1].kind) == kind
+        return ans is not None and ans[0] == peer and int(pre.peers[peer].ini.asked.kind) == action
 
-    inputs, _, _ = search(model_of(with_bounds(sc, actions=(action,)), profile), answered)
+    inputs, _, _ = search(m, answered)
+    kind = m.prof.wire[action].name
     return Run(sc, profile, inputs or [], label=f"attempt: {action.name}",
-               note=f"the shortest run in which {action.name} is answered")
+               note=f"the shortest run in which {action.name} is answered ({profile} sends it as {kind})")
 
 
-def _example_action(m: Model, action: Action) -> MInput:
+def _example_action(m: Model, action: Action, peer: int = 0) -> MInput:
     sc = m.sc
     sa = 1 if m.n_slots > 1 else 0
-    own = [k for k in range(m.n_addr) if m.owned[0] >> k & 1]
-    old = sc.slots[sa].cur_i
+    own = [k for k in range(m.n_addr) if m.owned[peer] >> k & 1]
+    old = P.cur(sc.slots[sa], peer)
     cur = [k for k in own if old >> k & 1] or own
     other = [k for k in own if not old >> k & 1] or own
     t = act_trigger(action)
@@ -331,6 +403,39 @@ def _example_action(m: Model, action: Action) -> MInput:
     if action in (Action.ADD, Action.CHECK_ADD, Action.PROBE):
         return MInput(t, sa=sa if action != Action.PROBE else NOSA, new=other[0])
     return MInput(t, sa=sa)
+
+
+def declared_limits(run: Run) -> list[str]:
+    """The declared facts of a profile (its list of messages, its yes/no
+    flags) that a run passes through.  A verdict whose evidence passes
+    through one rests on what the profile declares, not only on behaviour
+    the search derived; the evidence says so."""
+    from ipsecmm.model import Kind, Reason
+    from ipsecmm.model._vocab import COARSE_REASONS
+
+    m = run.model()
+    prof = m.prof
+    found: list[str] = []
+
+    def say(text: str) -> None:
+        if text not in found:
+            found.append(text)
+
+    for w, inp, events, _ in run.replay():
+        for ev in events:
+            if ev.what == "refuse" and ev.reason == Reason.UNSUPPORTED:
+                say(f"{prof.name} declares no message for this action (Profile.wire)")
+            if ev.what == "refuse" and int(ev.reason) in COARSE_REASONS and ev.msg.kind != Kind.CREATE:
+                say(f"{prof.name}'s refusals name no check: {Reason(int(ev.reason)).name} (Profile.precise_reasons)")
+            if ev.what == "inactive" and not prof.responder_failover:
+                e = w.peers[ev.peer].sad[int(ev.sa)]
+                if P.alt(e, 1 - ev.peer) & w.up:
+                    say(f"{prof.name}'s responder never fails over to alternates (Profile.responder_failover)")
+        if not prof.return_routability and inp.kind == InKind.DELIVER:
+            msg = w.chan[inp.peer][inp.idx]
+            if not msg.resp and P.introduced(msg, P.kind_of(msg.kind)) & m.rr[1 - inp.peer]:
+                say(f"{prof.name} has no return routability check (Profile.return_routability)")
+    return found
 
 
 # --------------------------------------------------------------------------- responses
@@ -567,6 +672,11 @@ class Checker:
         main = self.main_pass(sc, profile, todo)
         verdicts.update(main.verdicts)
         for r in todo:
+            v = verdicts.get(r.id)
+            if v is not None and v.status in MET and any(isinstance(c, Monitor) for c in r.checks):
+                self.log(f"[{profile}] {r.id}: history")
+                verdicts[r.id] = self.with_monitors(r, profile, sc, v)
+        for r in todo:
             if r.id in verdicts:
                 continue
             t = time.perf_counter()
@@ -574,6 +684,10 @@ class Checker:
             v = self.check_other(r, profile, main)
             v.seconds += time.perf_counter() - t
             verdicts[r.id] = v
+        for v in verdicts.values():
+            if v.status == "violated":
+                for run in v.runs:
+                    v.declared += [d for d in declared_limits(run) if d not in v.declared]
         return ProfileReport(profile, {r.id: verdicts[r.id] for r in REGISTRY if r.id in verdicts},
                              main.stats, time.perf_counter() - t0)
 
@@ -598,6 +712,8 @@ class Checker:
             for n, chk in enumerate(r.checks):
                 if isinstance(chk, Invariant):
                     hooks.state_props.append((r.id, n, chk))
+                    if chk.subject is not None:
+                        hooks.state_props.append((f"{r.id}?", n, Invariant(_holds, chk.subject)))
                 elif isinstance(chk, StepInvariant):
                     hooks.step_props.append((r.id, n, chk))
                 elif isinstance(chk, Capability) and chk.plan is None and chk.after is None:
@@ -622,7 +738,8 @@ class Checker:
         verdicts: dict[str, Verdict] = {}
         for r in todo:
             props = [(n, c) for n, c in enumerate(r.checks) if isinstance(c, (Invariant, StepInvariant))]
-            if not props or len(props) != len(r.checks):
+            monitors = [c for c in r.checks if isinstance(c, Monitor)]
+            if not props or len(props) + len(monitors) != len(r.checks):
                 continue
             runs, vacuous, details = [], False, []
             for n, c in props:
@@ -633,6 +750,9 @@ class Checker:
                 if c.when is not None and key not in hooks.antecedent:
                     vacuous = True
                     details.append("its premise never holds in a reachable state or step")
+                if isinstance(c, Invariant) and c.subject is not None and (f"{r.id}?", n) not in hooks.antecedent:
+                    vacuous = True
+                    details.append(f"what it is about never occurs: {c.about}")
             if runs:
                 verdicts[r.id] = Verdict("violated", "explorer", "shortest run (breadth-first)", secs, runs=runs[:1])
             elif not stats.complete:
@@ -672,6 +792,28 @@ class Checker:
         attempt = [attempt_run(sc, profile, cap.attempt)] if cap.attempt else []
         return Verdict("violated", engine, f"unreachable ({bound})", secs, runs=attempt + runs,
                        detail=f"no run reaches: {', '.join(missing)}")
+
+    # ------------------------------------------------------------------ histories
+
+    def with_monitors(self, r: Requirement, profile: str, sc: Scenario, v: Verdict) -> Verdict:
+        """``v`` (what the step properties of ``r`` concluded) combined with
+        the search of its history properties."""
+        for mon in (c for c in r.checks if isinstance(c, Monitor)):
+            t = time.perf_counter()
+            m = model_of(sc, profile, self.mutant)
+            bad, states, complete = monitor_search(m, mon)
+            secs = time.perf_counter() - t
+            if bad is not None:
+                run = Run(sc, profile, bad, label=f"counterexample to {r.id}", mutant=self.mutant,
+                          extra={"violation_step": len(bad)})
+                return Verdict("violated", "explorer (history)", "shortest run (breadth-first over runs' histories)",
+                               v.seconds + secs, runs=[run])
+            if not complete:
+                return Verdict("inconclusive", "explorer (history)", "search cut short", v.seconds + secs)
+            v = Verdict(v.status, v.engine, v.bound, v.seconds + secs, runs=v.runs, vacuous=v.vacuous,
+                        detail="; ".join(x for x in (v.detail, f"and over every run's history ({states:,} "
+                                                     "world-history pairs, exhaustive)") if x))
+        return v
 
     # ------------------------------------------------------------------ the rest
 

@@ -135,7 +135,7 @@ class Applied:
         self.role = role  # "responder" (request or echo arrives) | "initiator" (answer arrives)
 
 
-_memo: dict[str, tuple[Any, Any, Any]] = {}
+_memo: dict[str, tuple[Any, ...]] = {}
 
 
 def _remember(name: str, pre: World, inp: Input, compute: Any) -> Any:
@@ -224,6 +224,18 @@ def decision(m: Model, pre: World, inp: Input, post: World) -> Decision | None:
     """The answer a responder decides in this step, if it decides one: a new
     request answered at once, or a held request answered when its echo comes
     back or its return routability timer fires."""
+    if inp.kind != InKind.RR_TIMEOUT and inp.kind != InKind.DELIVER:
+        return None
+    hit = _memo.get("decision")
+    if hit is not None and hit[0] is pre and hit[1] is inp and hit[3] is post:
+        return hit[2]
+    d = _decision(pre, inp, post)
+    if isinstance(pre.up, int):
+        _memo["decision"] = (pre, inp, d, post)
+    return d
+
+
+def _decision(pre: World, inp: Input, post: World) -> Decision | None:
     if inp.kind == InKind.RR_TIMEOUT:
         p = inp.peer
     elif inp.kind == InKind.DELIVER:
@@ -347,15 +359,16 @@ def given_only(m: Model, w: World) -> Any:
 
 
 def precheck_step(m: Model, pre: World, inp: Input) -> bool:
-    """A check-only request reaches its responder, or its answer its initiator."""
+    """A check-only question of the user's (in whatever form the profile
+    sends it) reaches the responder, or its answer reaches the initiator."""
     msg = delivered(pre, inp)
-    if msg is None or msg.prot == 0:
+    if msg is None or msg.prot == 0 or msg.kind == Kind.RR_CHALLENGE:
         return False
-    k = kind_of(msg.kind)
-    if msg.resp == 0:
-        return is_in(k, CHECKS)
-    ans = answer(m, pre, inp)
-    return ans is not None and is_in(kind_of(ans[1].kind), CHECKS)
+    if msg.resp == 0 and is_in(kind_of(msg.kind), CHECKS):
+        return True
+    asker = inp.peer if msg.resp == 0 else 1 - inp.peer
+    ini = pre.peers[asker].ini
+    return ini.st == IState.WAIT and ini.req.mid == msg.mid and O.question(m, ini.asked) is not None
 
 
 def databases_unchanged(m: Model, pre: World, inp: Input, post: World) -> bool:
@@ -547,16 +560,19 @@ def keys_kept(m: Model, pre: World, inp: Input, post: World) -> bool:
 
 
 def targeted(m: Model, pre: World, inp: Input, post: World) -> bool:
-    """EXT-TARGET-SA: carrying out a request changes only the SA the user named."""
+    """EXT-TARGET-SA: carrying out a request leaves every SA but the one the
+    user named exactly as it was: state, keys, addresses and alternates of
+    both sides, where traffic goes, and its SPD entry."""
     app = carried(m, pre, inp)
     if app is None:
         return True
     p = app.peer
     intent = slot_of(m, app.msg.intent)
+    a, b = pre.peers[p], post.peers[p]
     for k in range(m.n_slots):
         if k == intent:
             continue
-        if not same_addresses(pre.peers[p].sad[k], post.peers[p].sad[k]):
+        if a.sad[k] != b.sad[k] or a.spd[k] != b.spd[k]:
             return False
     return True
 
@@ -888,3 +904,135 @@ def policy_outcome(expected: Reason) -> Any:
 
     goal.__name__ = f"answer_is_{expected.name.lower()}"
     return goal
+
+
+# --------------------------------------------------------------------------- history: refusals stay harmless
+
+
+Dbs = tuple[tuple[Any, Any], tuple[Any, Any]]
+
+
+def databases(w: World) -> Dbs:
+    return ((w.peers[0].sad, w.peers[0].spd), (w.peers[1].sad, w.peers[1].spd))
+
+
+def _own_step(m: Model, pre: World, inp: Input, p: int, mid: Any) -> bool:
+    """Does this step handle the request of initiator ``p`` with message ID
+    ``mid`` (sending, delivering it, its challenge, echo or answer, its
+    timers)?"""
+    k = inp.kind
+    if k in (InKind.ACT, InKind.TIMEOUT):
+        return inp.peer == p
+    if k == InKind.RR_TIMEOUT:
+        return inp.peer == 1 - p and pre.peers[1 - p].rsp.pending.mid == mid
+    if k == InKind.DELIVER:
+        return pre.chan[inp.peer][inp.idx].mid == mid
+    return False
+
+
+def _mirror(shadow: Dbs, pre: World, post: World) -> Dbs:
+    """``shadow`` with every SA and SPD entry that this step changed taken
+    over: a step that is not the refused request's own may change the
+    databases (a failure report, another request), and the shadow world
+    without the refused request changes with it."""
+    out = []
+    for p in (0, 1):
+        sad, spd = shadow[p]
+        a, b = pre.peers[p], post.peers[p]
+        if a.sad is not b.sad:
+            sad = tuple(y if x != y else s for s, x, y in zip(sad, a.sad, b.sad, strict=True))
+        if a.spd is not b.spd:
+            spd = tuple(y if x != y else s for s, x, y in zip(spd, a.spd, b.spd, strict=True))
+        out.append((sad, spd))
+    return (out[0], out[1])
+
+
+def harmless_start(m: Model, w: World) -> Any:
+    return (None, None)
+
+
+def harmless_update(m: Model, ghost: Any, pre: World, inp: Input, post: World) -> Any:
+    """SCN-REFUSAL-HARMLESS's history, per initiator: ``None``, or (refused?,
+    message ID, the databases of a world in which that request was never
+    made).  Set when a request goes out, kept through the request's own
+    steps, following every other step; marked refused when a refusal is
+    decided or learned; dropped on an accepted answer or a new request."""
+    res = list(ghost)
+    for p in (0, 1):
+        g = res[p]
+        ini0, ini1 = pre.peers[p].ini, post.peers[p].ini
+        if inp.kind == InKind.ACT and inp.peer == p and ini1.st == IState.WAIT and ini0.st != IState.WAIT:
+            res[p] = (False, ini1.req.mid, databases(pre))
+            continue
+        if g is None:
+            continue
+        refused, mid, shadow = g
+        if not _own_step(m, pre, inp, p, mid):
+            shadow = _mirror(shadow, pre, post)
+        d = decision(m, pre, inp, post)
+        if d is not None and d.peer == 1 - p and d.request.mid == mid and d.answer.reason != Reason.OK:
+            refused = True
+        ans = answer(m, pre, inp)
+        if ans is not None and ans[0] == p and ans[1].mid == mid:
+            if ans[2].reason == Reason.OK:
+                res[p] = None
+                continue
+            refused = True
+        if ini1.st == IState.DEAD and not refused:
+            res[p] = None  # never answered: neither accepted nor refused
+            continue
+        res[p] = (refused, mid, shadow)
+    return (res[0], res[1])
+
+
+def harmless_ok(m: Model, ghost: Any, pre: World, inp: Input, post: World) -> bool:
+    """After the step, every refused request's shadow equals the databases:
+    the refusal changed nothing, then or since."""
+    now = databases(post)
+    return all(g is None or not g[0] or g[2] == now for g in ghost)
+
+
+# --------------------------------------------------------------------------- subjects (vacuity)
+#
+# An invariant with no premise is still vacuous when what it talks about never
+# happens: alternates that never exist cannot overlap anything.  Each subject
+# says what must occur in some reachable state for the invariant to have been
+# put to the test.
+
+
+def any_transport_sa(m: Model, w: World) -> bool:
+    return any(m.mode[k] == Mode.TRANSPORT and exists(w.peers[p].sad[k]) for p in (0, 1) for k in range(m.n_slots))
+
+
+def any_alternate(m: Model, w: World) -> bool:
+    return any(exists(e) and (e.alt_i or e.alt_r) for ps in w.peers for e in ps.sad)
+
+
+def addresses_changed(m: Model, w: World) -> bool:
+    """Some SA's current addresses differ from those it was set up with."""
+    for ps in w.peers:
+        for k, e in enumerate(ps.sad):
+            spec = m.sc.slots[k]
+            if exists(e) and (e.cur_i != spec.cur_i or e.cur_r != spec.cur_r):
+                return True
+    return False
+
+
+def new_address_in_use(m: Model, w: World) -> bool:
+    """Some SA uses (or sends to) an address it did not start with."""
+    for p, ps in enumerate(w.peers):
+        for k, e in enumerate(ps.sad):
+            spec = m.sc.slots[k]
+            if exists(e) and (cur(e, 1 - p) | e.out) & ~cur(spec, 1 - p):
+                return True
+    return False
+
+
+def traffic_needing_rr(m: Model, w: World) -> bool:
+    """Some SA sends to an address whose network asks for return routability."""
+    return any(exists(e) and e.out & m.rr[p] for p, ps in enumerate(w.peers) for e in ps.sad)
+
+
+def traffic_to_alternate_or_given(m: Model, w: World) -> bool:
+    return any(exists(e) and e.out & alt(e, 1 - p) for p, ps in enumerate(w.peers) for e in ps.sad) \
+        or addresses_changed(m, w)

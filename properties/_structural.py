@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
-from ipsecmm.model import Action, Input, Model, SAState, Scenario, World, get_profile, parse_scenario
+from ipsecmm.model import Action, InKind, Input, Kind, Model, SAState, Scenario, World, get_profile, parse_scenario
 
 from . import _preds as P
 from ._check import Verdict, attempt_run, model_of, search, with_bounds
@@ -45,65 +46,128 @@ def moved_traffic(m: Model, w: World) -> bool:
     return False
 
 
+def with_reachability(sc: Scenario, required: bool) -> Scenario:
+    """``sc`` with every network's local policy asking for return
+    routability (or none asking), all else as it was."""
+    nets = sorted({a.network for a in sc.addresses})
+    peers = tuple(dataclasses.replace(cfg, networks={
+        n: dataclasses.replace(cfg.policy(n), require_rr=required) for n in nets}) for cfg in sc.peers)
+    return dataclasses.replace(sc, peers=(peers[0], peers[1]))
+
+
+def wire_exchanges(run: Run) -> tuple[int, int]:
+    """Exchanges a run puts on the wire: (request/response exchanges the
+    initiators start, return routability round trips the responders start).
+    Retransmissions and duplicates are the same exchange again."""
+    requests = checks = 0
+    for _, inp, events, _ in run.replay():
+        if inp.kind in (InKind.TIMEOUT, InKind.DUPLICATE):
+            continue
+        for ev in events:
+            if ev.what != "send" or ev.msg.resp:
+                continue
+            if ev.msg.kind == Kind.RR_CHALLENGE:
+                checks += 1
+            elif inp.kind == InKind.ACT:
+                requests += 1
+    return requests, checks
+
+
 def single_exchange(sc: Scenario, profile: str) -> Verdict:
-    for requests in (1, 2, 3):
-        scn = with_bounds(sc, requests=requests, moves=0, forge=0, drops=0, actions=MOVE_ACTIONS)
-        m = model_of(scn, profile)
+    """MOB-SINGLE-EXCHANGE, counted on the wire in two cases: every network
+    lets the new address in unverified, and every network asks for return
+    routability.  The requirement is about the mobility signalling, so the
+    verdict is the first case's count; the second is reported beside it."""
+    cases = {"without return routability": False, "with return routability": True}
+    counts: dict[str, int | None] = {}
+    runs: list[Run] = []
+    notes = []
+    for label, rr in cases.items():
+        found = None
+        for requests in (1, 2, 3):
+            scn = with_bounds(with_reachability(sc, rr), requests=requests, moves=0, forge=0, drops=0,
+                              retransmits=0, actions=MOVE_ACTIONS)
+            m = model_of(scn, profile)
 
-        def goal(mm: Model, pre: World, inp: Input, post: World) -> bool:
-            return moved_traffic(mm, post)
+            def goal(mm: Model, pre: World, inp: Input, post: World) -> bool:
+                return moved_traffic(mm, post)
 
-        inputs, stats, _ = search(m, goal)
-        if inputs is not None:
-            run = Run(scn, profile, inputs, label=f"the fewest exchanges that move an SA: {requests}")
-            status = "holds" if requests == 1 else "violated"
-            return Verdict(status, "structural", f"searched with up to {requests} request(s)", runs=[run],
-                           value=requests, detail=f"{requests} exchange(s)")
-        if not stats.complete:
-            return Verdict("inconclusive", "structural", f"{requests} request(s): {stats.stopped}")
-    return Verdict("violated", "structural", "up to 3 requests", value=None,
-                   detail="no run of up to three exchanges moves an SA")
+            inputs, stats, _ = search(m, goal)
+            if inputs is not None:
+                found = Run(scn, profile, inputs, label="")
+                break
+            if not stats.complete:
+                return Verdict("inconclusive", "structural", f"{label}, {requests} request(s): {stats.stopped}")
+        if found is None:
+            counts[label] = None
+            notes.append(f"{label}: no run of up to three requests moves an SA")
+            continue
+        ask, check = wire_exchanges(found)
+        counts[label] = ask + check
+        found.label = f"the fewest exchanges that move an SA, {label}: {ask + check}"
+        if not runs or runs[0].inputs != found.inputs:
+            runs.append(found)
+        extra = f" ({ask} request(s) + {check} COOKIE2 round trip(s))" if check else ""
+        notes.append(f"{label}: {ask + check}{extra}")
+    if not model_of(sc, profile).prof.return_routability:
+        notes.append("the profile has no return routability check at all (see INV-RR)")
+    first = counts["without return routability"]
+    status = "holds" if first == 1 else "violated"
+    return Verdict(status, "structural", "exchanges on the wire, fewest over runs of up to 3 requests",
+                   runs=runs, value=counts, detail="; ".join(notes))
 
 
-def _multihomed(m_addrs: int) -> Scenario:
-    """One SA between a node with ``m_addrs`` addresses and a responder with one."""
+def _multihomed(n_addrs: int, side: int = 0) -> Scenario:
+    """One SA between a node with ``n_addrs`` addresses on ``side`` (0: the
+    initiator I, 1: the responder R) and a peer with one.  For the responder
+    side, R's user may act too (option both_move): only an address's owner
+    adds it (SCN-OWNER-DECIDES)."""
+    many, one = ("I", "R") if side == 0 else ("R", "I")
+    net = "192.0.2" if side == 0 else "198.51.100"
     addrs = "\n".join(
-        f'[[address]]\nname = "a{k}"\nowner = "I"\nnetwork = "n{k}"\nip = "192.0.2.{k}"\n' for k in range(1, m_addrs + 1))
+        f'[[address]]\nname = "{many.lower()}{k}"\nowner = "{many}"\nnetwork = "n{k}"\nip = "{net}.{k}"\n'
+        for k in range(1, n_addrs + 1))
+    other_ip = "198.51.100.1" if side == 0 else "192.0.2.1"
+    i1, r1 = ("i1", "r1")
     text = f"""
 [scenario]
-name = "multihomed-{m_addrs}"
+name = "multihomed-{many}-{n_addrs}"
 {addrs}
 [[address]]
-name = "r1"
-owner = "R"
+name = "{one.lower()}1"
+owner = "{one}"
 network = "dc"
-ip = "198.51.100.1"
+ip = "{other_ip}"
 
 [ike]
-i_addrs = ["a1"]
-r_addrs = ["r1"]
+i_addrs = ["{i1}"]
+r_addrs = ["{r1}"]
 
 [[sa]]
 name = "sa"
 mode = "tunnel"
-i_addrs = ["a1"]
-r_addrs = ["r1"]
+i_addrs = ["{i1}"]
+r_addrs = ["{r1}"]
 
 [bounds]
-requests = {max(m_addrs - 1, 0)}
+requests = {max(n_addrs - 1, 0)}
 moves = 0
 forge = 0
 drops = 0
 retransmits = 0
 actions = ["add"]
+
+[options]
+both_move = {"true" if side == 1 else "false"}
 """
-    return parse_scenario(text, f"<multihomed {m_addrs}>")
+    return parse_scenario(text, f"<multihomed {many} {n_addrs}>")
 
 
-def capacity(profile: str, n_addrs: int) -> tuple[int, Run]:
-    """The most addresses of one side that one SA holds at once on both peers
-    under ``profile``, and the shortest run that gets there."""
-    sc = _multihomed(n_addrs)
+def capacity(profile: str, n_addrs: int, side: int = 0) -> tuple[int, Run]:
+    """The most addresses of ``side`` that one SA holds at once on both peers
+    under ``profile``, measured by exploring a one-SA scenario where that side
+    has ``n_addrs`` addresses and may add them; and the shortest run there."""
+    sc = _multihomed(n_addrs, side)
     m = Model(sc, get_profile(profile, sc.options))
     ex = Explorer(m)
     best, where = 0, 0
@@ -111,32 +175,37 @@ def capacity(profile: str, n_addrs: int) -> tuple[int, Run]:
     def on_state(j: int, w: World) -> None:
         nonlocal best, where
         a, b = w.peers[0].sad[1], w.peers[1].sad[1]
-        n = bin(a.cur_i).count("1")
-        if a.cur_i == b.cur_i and n > best:
+        c = P.cur(a, side)
+        n = bin(c).count("1")
+        if c == P.cur(b, side) and n > best:
             best, where = n, j
 
     ex.run(on_state=on_state)
+    who = "initiator" if side == 0 else "responder"
     if best > 1:
-        run = Run(sc, profile, ex.run_to(where), label=f"witness: one SA carries {best} initiator addresses")
+        run = Run(sc, profile, ex.run_to(where), label=f"witness: one SA carries {best} {who} addresses")
     else:
-        run = attempt_run(sc, profile, Action.ADD)
-        run.label = "an SA never carries a second address: the attempt"
+        run = attempt_run(sc, profile, Action.ADD, peer=side)
+        run.label = f"an SA never carries a second {who} address: the attempt"
     return best, run
 
 
 def sa_count(profile: str, up_to: int = 4) -> Verdict:
-    measured = {n: capacity(profile, n) for n in range(1, up_to + 1)}
-    caps = {n: c for n, (c, _) in measured.items()}
+    """SCN-SA-COUNT from capacities measured on both sides: an SA pair (one
+    per direction, RFC 4301) serves as many address pairs as one SA carries
+    addresses of each side at once."""
+    measured = {(side, n): capacity(profile, n, side) for side in (0, 1) for n in range(1, up_to + 1)}
+    caps = {side: {n: measured[(side, n)][0] for n in range(1, up_to + 1)} for side in (0, 1)}
     table = {}
     ok = True
     for mm in range(1, up_to + 1):
         for nn in range(1, up_to + 1):
-            # The machines are the same for both peers, so the responder side
-            # carries as many addresses as the initiator side (symmetry).
-            pairs = math.ceil(mm / caps[mm]) * math.ceil(nn / caps[nn])
+            pairs = math.ceil(mm / caps[0][mm]) * math.ceil(nn / caps[1][nn])
             table[f"{mm}x{nn}"] = 2 * pairs
             ok = ok and pairs == 1
     detail = ", ".join(f"{k}: {v}" for k, v in table.items() if k in ("1x1", "2x2", "3x4", "4x4"))
-    return Verdict("holds" if ok else "violated", "structural", f"m x n up to {up_to} x {up_to}",
-                   value={"child_sas": table, "capacity": caps}, detail=f"CHILD_SAs needed: {detail}",
-                   runs=[measured[up_to][1]])
+    caps_text = f"one SA carries up to {caps[0][up_to]} initiator and {caps[1][up_to]} responder addresses"
+    return Verdict("holds" if ok else "violated", "structural", f"m x n up to {up_to} x {up_to}, measured on both sides",
+                   value={"child_sas": table, "capacity": {"initiator": caps[0], "responder": caps[1]}},
+                   detail=f"{caps_text}; CHILD_SAs needed: {detail}",
+                   runs=[measured[(0, up_to)][1], measured[(1, up_to)][1]])
