@@ -204,6 +204,8 @@ def _cell(v: Any) -> str:
     mark = STATUS_MARK[v.status]
     if v.vacuous:
         mark += " (vacuous)"
+    if v.declared:
+        mark += " (declared)"  # rests on a declared limit of the profile, not only on search
     return mark
 
 
@@ -255,7 +257,8 @@ def report_json(report: Any, run_paths: dict[tuple[str, str], str]) -> dict[str,
             if v is None:
                 continue
             entry: dict[str, Any] = {"status": v.status, "engine": v.engine, "bound": v.bound,
-                                     "seconds": round(v.seconds, 3), "vacuous": v.vacuous, "detail": v.detail}
+                                     "seconds": round(v.seconds, 3), "vacuous": v.vacuous, "detail": v.detail,
+                                     "declared": v.declared}
             if (r.id, pr.profile) in run_paths:
                 entry["run"] = run_paths[(r.id, pr.profile)]
                 entry["runs"] = [run.label for run in v.runs]
@@ -305,6 +308,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 v = report.verdict(r.id, p)
                 cells.append(f"{_cell(v):<16}{v.seconds:5.1f}s")
             print(f"{r.id:<{width}}  " + " ".join(f"{c:<21}" for c in cells))
+        if any(v.declared for pr in report.profiles for v in pr.verdicts.values()):
+            print("(declared): the evidence passes through a limit the profile declares (its list of messages or a "
+                  "yes/no flag); ipsecmm explain ID shows which")
         for pr in report.profiles:
             e = pr.explore
             z = pr.z3
@@ -347,6 +353,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"\n[{pr.profile}] {_cell(v)} — {v.engine}" + (f", {v.bound}" if v.bound else ""))
         if v.detail:
             print(f"  {v.detail}")
+        for d in v.declared:
+            print(f"  rests on a declared limit: {d}")
         for run in v.runs:
             print(f"  {run.label}" + (f" ({run.note})" if run.note else "") + f" — scenario {run.scenario.name}:")
             for line in run.table().splitlines():

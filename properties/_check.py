@@ -40,6 +40,7 @@ from ipsecmm.model import (
     builtin_scenario,
     get_profile,
 )
+from ipsecmm.model._machines import user_request
 from ipsecmm.model._vocab import act_trigger
 
 from . import _oracle as O
@@ -315,6 +316,48 @@ def monitor_search(m: Model, mon: Monitor, max_states: int | None = None) -> tup
                 return None, len(nodes), False
         frontier = nxt
     return None, len(nodes), True
+
+
+_EXERCISABLE: dict[Any, bool] = {}
+
+
+def exercisable(sc: Scenario, cap: Capability, g: int) -> bool:
+    """Does some reachable state of ``sc`` (under the draft's extension, the
+    profile that can say every request) offer a user request for goal ``g``
+    of ``cap`` that the oracle accepts?  A check-only question can always be
+    asked, so a goal about one is exercisable whenever its action is."""
+    actions, slots = cap.offer(g)
+    key = (id(sc), id(cap), g)
+    if key in _EXERCISABLE:
+        return _EXERCISABLE[key]
+    m = model_of(with_bounds(sc, actions=actions), "mm")
+    if any(O.question(m, user_request(x)) for p in m.mobile for x in m.alphabet[p]):
+        return True
+    found: list[bool] = []
+
+    def on_state(j: int, w: World) -> None:
+        for p in m.mobile:
+            if w.peers[p].ini.st != IState.IDLE:
+                continue
+            for x in m.alphabet[p]:
+                ask = O.asked(m, user_request(x), p)
+                if ask is None or (slots is not None and not slots(m, ask.sa)):
+                    continue
+                if O.judge(m, w.peers[1 - p], ask, up=w.up).acceptable:
+                    found.append(True)
+                    raise StopSearch
+
+    Explorer(m).run(on_state=on_state)
+    _EXERCISABLE[key] = bool(found)
+    return bool(found)
+
+
+def first_step_exercisable(sc: Scenario, cap: Capability) -> bool:
+    """Can the first step of a two-step capability (SCN-FALLBACK: a refusal)
+    happen in ``sc`` at all, under the draft's extension?"""
+    assert cap.after is not None
+    inputs, _, _ = search(model_of(sc, "mm"), cap.after)
+    return inputs is not None
 
 
 def _holds(m: Model, w: World) -> bool:
@@ -789,9 +832,24 @@ class Checker:
         if not complete:
             return Verdict("inconclusive", engine, bound, secs, runs=runs,
                            detail=f"not reached before the search stopped: {', '.join(missing)}")
+        # A goal no request could reach in this scenario, whatever the
+        # protocol, says nothing about the protocol: judged by the oracle,
+        # never by the profile's own rows.
+        labels = [label for label, _ in cap.goals]
+        idle = [g for g in missing
+                if not (exercisable(sc, cap, labels.index(g)) if g in labels else first_step_exercisable(sc, cap))]
+        missing = [g for g in missing if g not in idle]
+        skipped = f"; not exercisable in scenario {sc.name} (no reachable state offers a request the draft's " \
+                  f"checks accept): {', '.join(idle)}" if idle else ""
+        if not missing:
+            if len(idle) == len(labels):
+                return Verdict("not-applicable", "scenario", bound, secs,
+                               detail=f"scenario {sc.name} cannot exercise it: no reachable state offers a request "
+                                      f"the draft's checks accept for {', '.join(idle)}")
+            return Verdict("holds", engine, bound, secs, runs=runs, detail="every exercisable goal has a witness" + skipped)
         attempt = [attempt_run(sc, profile, cap.attempt)] if cap.attempt else []
         return Verdict("violated", engine, f"unreachable ({bound})", secs, runs=attempt + runs,
-                       detail=f"no run reaches: {', '.join(missing)}")
+                       detail=f"no run reaches: {', '.join(missing)}" + skipped)
 
     # ------------------------------------------------------------------ histories
 
@@ -980,6 +1038,12 @@ def merge_z3(rep: ProfileReport, res: Any) -> None:
             if v.status in ("holds", "violated") and v.engine == "explorer":
                 v.detail = (v.detail + "; " if v.detail else "") + f"z3 failed: {res.error}"
         return
+    if res.types:
+        for v in verdicts.values():
+            if v.status == "holds" and v.engine == "explorer":
+                v.detail = (v.detail + "; " if v.detail else "") + f"z3 proves nothing: {res.types}"
+    dropped = (f"; the {res.dropped} symbolic path(s) the relation could not represent start only in states "
+               "the proved invariants exclude") if res.dropped else ""
     share = res.seconds / max(len(res.proved), 1)
     for rid in res.proved:
         found = verdicts.get(rid)
@@ -992,8 +1056,8 @@ def merge_z3(rep: ProfileReport, res: Any) -> None:
             continue
         verdicts[rid] = Verdict("proved", "z3 induction", "any reachable state (the scenario's sizes)",
                                 v.seconds + share, vacuous=v.vacuous,
-                                detail=f"inductive with the other proved invariants and {len(res.lemmas)} "
-                                       f"lemmas; the explorer agrees ({v.bound})")
+                                detail=f"inductive with the other proved invariants, {len(res.lemmas)} "
+                                       f"lemmas and every field's type invariant{dropped}; the explorer agrees ({v.bound})")
     for rid, k in res.k_proved.items():
         found = verdicts.get(rid)
         if found is None or found.status == "not-applicable":

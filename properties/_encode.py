@@ -9,8 +9,11 @@ condition on the pre-state and the post-state as terms.  The relation is
 
 where ``sel`` names the path taken, and each field lists only the paths that
 change it.  Field domains (which values a field can hold at all) are the
-"type" lemmas every engine assumes; they hold in every reachable state by
-construction of the records.
+type invariants: the paths are derived for pre-states inside them, so the z3
+engine proves them inductive with the other invariants rather than assuming
+them of the post-state.  A path whose execution met a value it could not
+represent is dropped from the relation and its condition kept
+(``dropped_conds``): a proof stands only if no reachable state can take it.
 
 The same machinery evaluates properties: a predicate over worlds is run
 symbolically and its paths folded into one formula (``_sym.truth``).
@@ -105,6 +108,7 @@ class Encoding:
         self.seconds = 0.0
         self.solver_checks = 0
         self.dropped = 0
+        self.dropped_conds: list[z3.BoolRef] = []
         self._build()
 
     # ---------------------------------------------------------------- domains
@@ -181,6 +185,7 @@ class Encoding:
             out.append((conds, res, changes))
         self.solver_checks += px.checks
         self.dropped += px.dropped
+        self.dropped_conds += [z3.And(*c) if c else z3.BoolVal(True) for c in px.dropped_conds]
         return out
 
     def relation(self, pre: Sequence[z3.BitVecRef], nxt: Sequence[z3.BitVecRef], sel: z3.BitVecRef) -> z3.BoolRef:

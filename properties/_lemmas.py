@@ -160,13 +160,24 @@ def _askable(m: Model, p: int) -> dict[int, dict[str, frozenset[int]]]:
 
 
 def _askable_fields(m: Model, p: int) -> dict[int, dict[str, frozenset[int]]]:
-    ps = _initial(m).peers[p]
+    # A request may depend on the IKE_SA's own alternates (MOBIKE's list of
+    # additional addresses grows and shrinks with them), so every set of
+    # the peer's own addresses is tried there.
+    ps0 = _initial(m).peers[p]
+    own = [k for k in range(m.n_addr) if m.owned[p] >> k & 1]
+    views = []
+    for bits in range(1 << len(own)):
+        alt = sum(1 << own[j] for j in range(len(own)) if bits >> j & 1)
+        e = ps0.sad[0]
+        e = e._replace(alt_i=alt) if p == 0 else e._replace(alt_r=alt)
+        views.append(ps0._replace(sad=(e, *ps0.sad[1:])))
     res: dict[int, dict[str, set[int]]] = {}
     for a in m.alphabet.get(p, ()):
-        msg = request_for(m, ps, p, a._replace(up=m.owned[p]))
-        per = res.setdefault(int(msg.kind), {f: set() for f in _ASKED})
-        for f in _ASKED:
-            per[f].add(int(getattr(msg, f)))
+        for ps in views:
+            msg = request_for(m, ps, p, a._replace(up=m.owned[p]))
+            per = res.setdefault(int(msg.kind), {f: set() for f in _ASKED})
+            for f in _ASKED:
+                per[f].add(int(getattr(msg, f)))
     return {k: {f: frozenset(v) for f, v in per.items()} for k, per in res.items()}
 
 
@@ -397,6 +408,16 @@ def alternates_authorised(m: Model, w: World) -> Any:
     return ok
 
 
+def ike_sa_exists(m: Model, w: World) -> Any:
+    """The IKE_SA (slot 0) is never absent or deleted: no request can create
+    or delete it, so every request has an IKE_SA to be sent over (and its
+    addresses to be sent from and to)."""
+    ok: Any = True
+    for ps in w.peers:
+        ok = ok & P.exists(ps.sad[0])
+    return ok
+
+
 def current_nonempty(m: Model, w: World) -> Any:
     """INV-NONEMPTY for every SA that exists, inactive ones included: marking
     an SA inactive leaves its addresses alone, and an UPDATE revives it."""
@@ -455,6 +476,7 @@ LEMMAS: dict[str, Callable[[Model, World], Any]] = {
     "lemma: a held request is the outstanding one": held_request,
     "lemma: a held request passed the checks": held_request_checked,
     "lemma: SADs differ only by the exchange in flight": databases_follow,
+    "lemma: the IKE_SA always exists": ike_sa_exists,
     "lemma: existing SAs have current addresses": current_nonempty,
     "lemma: traffic to a fixed peer goes to its current addresses": sends_to_current,
     "lemma: accepted addresses passed return routability": used_addresses_verified,

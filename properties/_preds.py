@@ -812,6 +812,18 @@ def goal_explicit(m: Model, pre: World, inp: Input, post: World) -> bool:
 
 
 MODE_EFFECTS = ("UPDATE", "ADD", "REMOVE", "alternates")
+MODE_ACTIONS = {"UPDATE": Action.UPDATE, "ADD": Action.ADD, "REMOVE": Action.REMOVE, "alternates": Action.SET_ALT}
+
+
+def in_mode(mode: Mode) -> Any:
+    def pred(m: Model, k: int) -> bool:
+        return 0 <= k < m.n_slots and m.mode[k] == mode
+
+    return pred
+
+
+def child_slot(m: Model, k: int) -> bool:
+    return 0 < k < m.n_slots
 
 
 def goal_mode(mode: Mode, change: str) -> Any:

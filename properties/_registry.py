@@ -17,6 +17,7 @@ from ipsecmm.model import Action, InKind, Input, Mode, Model, Reason, World
 from . import _preds as P
 
 StatePred = Callable[[Model, World], Any]
+SlotPred = Callable[[Model, int], bool]
 StepPred = Callable[[Model, World, Input, World], Any]
 
 
@@ -101,9 +102,18 @@ class Capability:
     #: scenario that excludes them cannot exercise the requirement
     uses: tuple[Action, ...] = ()
 
+    #: per goal: the actions that can reach it and which slots they must
+    #: name (None: any); by default every goal takes ``needs`` on any slot.
+    #: Used to tell a goal no request could reach in a scenario from one the
+    #: profile fails to reach.
+    offers: tuple[tuple[tuple[Action, ...], SlotPred | None], ...] = ()
+
     @property
     def needs(self) -> tuple[Action, ...]:
         return self.uses or ((self.attempt,) if self.attempt else ())
+
+    def offer(self, g: int) -> tuple[tuple[Action, ...], SlotPred | None]:
+        return self.offers[g] if self.offers else (self.needs, None)
 
 
 @dataclass(frozen=True)
@@ -233,7 +243,9 @@ REGISTRY: tuple[Requirement, ...] = (
         "changes SAD and SPD, tunnel only the SAD's outer addresses.", "capability",
         (Capability(tuple((f"{change} on a {mode.name.lower()} SA", P.goal_mode(mode, change))
                           for mode in (Mode.TRANSPORT, Mode.TUNNEL) for change in P.MODE_EFFECTS),
-                    plan=CHANGE_PLAN, attempt=Action.UPDATE),),
+                    plan=CHANGE_PLAN, attempt=Action.UPDATE,
+                    offers=tuple(((P.MODE_ACTIONS[change],), P.in_mode(mode))
+                                 for mode in (Mode.TRANSPORT, Mode.TUNNEL) for change in P.MODE_EFFECTS)),),
         property="sometimes, for each mode and each of UPDATE/ADD/REMOVE/alternates: accepted with SPD changed iff transport",
     ),
     Requirement(
@@ -247,7 +259,7 @@ REGISTRY: tuple[Requirement, ...] = (
         "EXT-ALT-PER-SA", "10.3.2", "Alternates attach to a given SA, a CHILD_SA as well as the IKE_SA.",
         "capability",
         (Capability((("alternates are accepted for a CHILD_SA on both peers", P.goal_alternates_child),),
-                    attempt=Action.SET_ALT),),
+                    attempt=Action.SET_ALT, offers=(((Action.SET_ALT,), P.child_slot),)),),
         property="sometimes: an accepted alternates request after which a CHILD_SA holds them on both peers",
     ),
     Requirement(

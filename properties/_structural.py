@@ -112,6 +112,11 @@ def single_exchange(sc: Scenario, profile: str) -> Verdict:
     if not model_of(sc, profile).prof.return_routability:
         notes.append("the profile has no return routability check at all (see INV-RR)")
     first = counts["without return routability"]
+    if first is None and counts["with return routability"] is None and (
+            profile == "mm" or single_exchange(sc, "mm").status == "not-applicable"):
+        return Verdict("not-applicable", "scenario", "up to 3 requests",
+                       detail=f"scenario {sc.name} lets no SA move at all, under any profile "
+                              "(its policies refuse every new address)")
     status = "holds" if first == 1 else "violated"
     return Verdict(status, "structural", "exchanges on the wire, fewest over runs of up to 3 requests",
                    runs=runs, value=counts, detail="; ".join(notes))

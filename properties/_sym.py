@@ -192,6 +192,10 @@ class Paths:
         self.solver = z3.SolverFor("QF_BV")
         self.checks = 0
         self.dropped = 0
+        #: the path conditions at which execution met a value it cannot
+        #: represent (a computed index outside its candidates): transitions
+        #: the relation lacks, to be shown unreachable before anything is proved
+        self.dropped_conds: list[list[z3.BoolRef]] = []
 
     # -- the hooks the model calls (through ops and Sym.__bool__)
 
@@ -333,6 +337,7 @@ class Paths:
                     results.append((list(self._conds), res))
                 except Infeasible:
                     self.dropped += 1
+                    self.dropped_conds.append(list(self._conds))
                 finally:
                     self.solver.pop()
                 # Every new branch point also has its other side to explore.

@@ -61,6 +61,8 @@ class Z3Result:
     bmc_depth: dict[str, int | None] = field(default_factory=dict)
     k_proved: dict[str, int] = field(default_factory=dict)  # requirement ID -> the k that proved it (k >= 2)
     k: int = 1  # k-induction was tried up to this k
+    types: str = ""  # "" when the type invariants were proved with the rest; else why not
+    dropped: int = 0  # symbolic paths the relation could not represent (each shown unreachable, or nothing proved)
     depth: int = 0
     paths: int = 0
     build_seconds: float = 0.0
@@ -77,6 +79,7 @@ class Z3Engine:
         self.T = self.enc.relation(self.enc.pre, self.nxt, self.sel)
         self.dom = z3.And(*self.enc.domains)
         self.dom_next = self.next_of(self.dom)
+        self.type_failure = ""  # why the type invariants could not be proved, if they could not
 
     def next_of(self, f: z3.BoolRef) -> z3.BoolRef:
         return z3.substitute(f, *zip(self.enc.pre, self.nxt, strict=True))
@@ -99,13 +102,17 @@ class Z3Engine:
         return s.check() == z3.unsat
 
     def houdini(self, candidates: dict[str, z3.BoolRef]) -> tuple[list[str], dict[str, str]]:
-        """The largest inductive subset of ``candidates`` that holds initially.
+        """The largest inductive subset of ``candidates`` that holds initially,
+        together with the type invariants (every field's domain).
 
-        One query asks whether any live candidate can fail after one step
-        from a state satisfying them all; every candidate the counterexample
-        breaks is dropped, and the query is asked again.  When everything is
-        inductive (the usual case once the lemmas are right) that is a single
-        unsatisfiable query instead of one per candidate and round."""
+        One query asks whether any live candidate, or any field's domain, can
+        fail after one step from a state satisfying them all; every candidate
+        the counterexample breaks is dropped, and the query is asked again.
+        The domains are never dropped: the relation is only derived for
+        states inside them, so if a step from such a state can leave them,
+        nothing is proved (``type_failure`` says which field).  When
+        everything is inductive (the usual case once the lemmas are right)
+        that is a single unsatisfiable query."""
         fell: dict[str, str] = {}
         alive = {}
         for name, f in candidates.items():
@@ -114,9 +121,10 @@ class Z3Engine:
             else:
                 fell[name] = "false in the initial state"
         after = {name: self.next_of(f) for name, f in alive.items()}
-        while alive:
+        while True:
             s = self.solver(JOINT_TIMEOUT_MS)
-            s.add(self.dom, self.dom_next, self.T, *alive.values(), z3.Or(*(z3.Not(after[n]) for n in alive)))
+            s.add(self.dom, self.T, *alive.values(),
+                  z3.Or(z3.Not(self.dom_next), *(z3.Not(after[n]) for n in alive)))
             r = s.check()
             if r == z3.unsat:
                 break
@@ -126,14 +134,37 @@ class Z3Engine:
                 for name in alive:
                     if z3.is_false(cti.eval(after[name], model_completion=True)):
                         bad[name] = "not inductive, even with the other candidates as lemmas"
+                if not bad:
+                    self.type_failure = self._type_broken(cti)
+                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
             if not bad:
                 bad = self._one_by_one(alive, after)
                 if not bad:
-                    break
+                    self.type_failure = "the solver could not decide the type invariants"
+                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
             for name, why in bad.items():
                 del alive[name]
                 fell[name] = why
+        excluded = self._dropped_excluded(list(alive.values()))
+        if not excluded:
+            self.type_failure = (f"{self.enc.dropped} symbolic path(s) could not be represented in the relation "
+                                 "and the invariants do not rule out the states they start from")
+            return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
         return sorted(alive), fell
+
+    def _type_broken(self, cti: z3.ModelRef) -> str:
+        names = [name for name, d in zip(self.enc.names, self.enc.domains, strict=True)
+                 if z3.is_false(cti.eval(self.next_of(d), model_completion=True))]
+        return f"the type invariant of {', '.join(names[:3])} is not inductive with the proved invariants"
+
+    def _dropped_excluded(self, proved: list[z3.BoolRef]) -> bool:
+        """No state satisfying the domains and ``proved`` takes a path the
+        relation had to drop."""
+        if not self.enc.dropped_conds:
+            return True
+        s = self.solver()
+        s.add(self.dom, *proved, z3.Or(*self.enc.dropped_conds))
+        return s.check() == z3.unsat
 
     def _one_by_one(self, alive: dict[str, z3.BoolRef], after: dict[str, z3.BoolRef]) -> dict[str, str]:
         """One query per candidate: where the joint query gave up, smaller
@@ -141,7 +172,7 @@ class Z3Engine:
         bad = {}
         for name in alive:
             s = self.solver()
-            s.add(self.dom, self.dom_next, self.T, *alive.values(), z3.Not(after[name]))
+            s.add(self.dom, self.T, *alive.values(), z3.Not(after[name]))
             r = s.check()
             if r == z3.sat:
                 bad[name] = "not inductive, even with the other candidates as lemmas"
@@ -236,9 +267,11 @@ def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT) -> Z3
         cands = {rid: eng.state(partial(_implies, inv=inv)) for rid, inv in invs.items()}
         cands.update({name: eng.state(f) for name, f in LEMMAS.items()})
         survivors, res.fell = eng.houdini(cands)
+        res.types = eng.type_failure
+        res.dropped = eng.enc.dropped
         res.proved = [name for name in survivors if name in invs]
         res.lemmas = [name for name in survivors if name not in invs]
-        if k >= 2:
+        if k >= 2 and not res.types:
             assume = [cands[name] for name in survivors]
             for rid in invs:
                 if rid not in res.proved:
