@@ -16,7 +16,7 @@ from typing import Any
 from ipsecmm.model import PROFILE_NAMES, Scenario, builtin_scenario, load_scenario
 
 #: The scenarios of the canonical vectors: between them every refusal reason
-#: and every row a run can reach (see vectors/coverage.json).
+#: and every row a run can reach (see vectors/coverage/mm.json).
 DEFAULT_SCENARIOS = ("default", "reasons", "fallback", "policy-case1", "stranded")
 
 
