@@ -15,11 +15,13 @@ test: $(TEST_STAMP)
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh
+# setup.sh exits non-zero when a required package cannot be installed: make
+# stops before `touch`, so no stamp is written and the next run tries again.
+$(STAMP): pyproject.toml scripts/setup.sh scripts/apt.sh
 	sh scripts/setup.sh
 	touch $(STAMP)
 
-$(TEST_STAMP): pyproject.toml scripts/setup.sh
+$(TEST_STAMP): pyproject.toml scripts/setup.sh scripts/apt.sh
 	sh scripts/setup.sh --test
 	touch $(STAMP) $(TEST_STAMP)
 

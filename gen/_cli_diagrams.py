@@ -22,6 +22,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("diagrams", help="machine diagrams, state graphs and drawings of runs (DOT and SVG)")
     _common(p, many_profiles=True)
     p.add_argument("--out", type=Path, default=Path("diagrams"), help="output directory (default: diagrams)")
+    p.add_argument("--force", action="store_true",
+                   help="write into --out even if it holds files ipsecmm did not write (they are left as they are)")
     p.add_argument("--run", type=Path, action="append", metavar="FILE",
                    help="draw a run saved by ipsecmm check (runs/*.json): machines, sequence chart, states")
     p.add_argument("--around", type=int, metavar="STATE",
@@ -36,6 +38,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("report", help="one self-contained HTML page (and Markdown) for a review")
     _common(p, many_profiles=True)
     p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--force", action="store_true",
+                   help="write into --out even if it holds files ipsecmm did not write (they are left as they are)")
     p.add_argument("--no-z3", action="store_true", help="explorer only: skip the z3 induction")
     p.add_argument("--jobs", type=int, default=2, help="worker processes for the check (default 2)")
     p.add_argument("--findings", type=Path, help="findings in Markdown (default: docs/findings.md of the repository)")
@@ -49,6 +53,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_diagrams(args: argparse.Namespace) -> int:
+    from ipsecmm._files import Output, command_line, scenario_in_file
     from ipsecmm.cli import UsageError, load
 
     from . import _diagrams as D
@@ -59,27 +64,46 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
         raise UsageError("--max-nodes must be at least 1")
     if args.hops is not None and args.hops < 0:
         raise UsageError("--hops must not be negative")
+    # Which earlier drawings this request replaces: drawing a run or a region
+    # leaves the standard set (and other runs' drawings) in the directory.
+    if args.run:
+        owner = "diagrams " + " ".join(f"--run {_run_base(path)}" for path in args.run)
+    elif args.around is not None:
+        owner = (f"diagrams --around {args.around} --scenario {scenario_in_file(sc)} "
+                 + " ".join(f"--profile {p}" for p in profiles))
+    else:
+        scenario_in_file(sc)
+        owner = "diagrams"
     try:
-        if args.run:
-            drawings, extra = _run_drawings(args, sc)
-        elif args.around is not None:
-            drawings, extra = _around_drawings(args, sc, profiles), {}
-        else:
-            drawings = D.standard_drawings(sc, profiles, args.max_nodes)
-            extra = {"README.md": D.index_text(sc, drawings)}
-        written = D.write_drawings(args.out, drawings, svg=not args.no_svg)
+        with Output(args.out, [owner], command_line(args), force=args.force) as out:
+            if args.run:
+                drawings, extra = _run_drawings(args, sc)
+            elif args.around is not None:
+                drawings, extra = _around_drawings(args, sc, profiles), {}
+            else:
+                drawings = D.standard_drawings(sc, profiles, args.max_nodes)
+                extra = {"README.md": D.index_text(sc, drawings)}
+            written = D.write_drawings(out, drawings, svg=not args.no_svg)
+            for name, text in sorted(extra.items()):
+                written.append(out.write(name, text))
     except D.DiagramError as exc:
         raise UsageError(str(exc)) from None
-    from ipsecmm.cli import write_atomic
-
-    for name, text in sorted(extra.items()):
-        write_atomic(args.out / name, text)
-        written.append(args.out / name)
     for d in drawings:
         if d.text is not None:
             print(d.text)
     print(f"wrote {len(written)} files to {args.out}/")
     return 0
+
+
+def _run_base(path: Path) -> str:
+    """The part of the drawings' file names a run file's name becomes."""
+    from ipsecmm._files import FileNameError, name_in_file
+    from ipsecmm.cli import UsageError
+
+    try:
+        return name_in_file(path.name.removesuffix(".json"))
+    except FileNameError as exc:
+        raise UsageError(f"--run {path}: {exc}") from None
 
 
 def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], dict[str, str]]:
@@ -101,7 +125,7 @@ def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], di
             runs = D.runs_from_json(doc, sc if args.scenario else None)
         except D.DiagramError as exc:
             raise UsageError(f"--run {path}: {exc}") from None
-        base = path.name.removesuffix(".json")
+        base = _run_base(path)
         for k, run in enumerate(runs, 1):
             stem = f"run-{base}-{k}"
             try:
@@ -119,6 +143,8 @@ def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], di
 
 
 def _around_drawings(args: argparse.Namespace, sc: Scenario, profiles: list[str]) -> list[Any]:
+    from ipsecmm._files import scenario_in_file
+
     from . import _diagrams as D
 
     hops = 2 if args.hops is None else args.hops
@@ -127,7 +153,7 @@ def _around_drawings(args: argparse.Namespace, sc: Scenario, profiles: list[str]
         m = Model(sc, get_profile(p, sc.options))
         g = D.explore_graph(m, keep_edges=True)
         region = D.around(g, args.around, hops)
-        stem = f"states-{sc.name}-{p}-around-{args.around}"
+        stem = f"states-{scenario_in_file(sc)}-{p}-around-{args.around}"
         title = f"scenario {sc.name} under {p}: {hops} transitions around state {args.around}"
         res.append(D.region_drawing(g, region, stem, title, cap=args.max_nodes))
     return res

@@ -16,7 +16,7 @@ from typing import Any
 from ipsecmm.model import PROFILE_NAMES, Scenario, builtin_scenario, load_scenario
 
 #: The scenarios of the canonical vectors: between them every refusal reason
-#: and every row a run can reach (see vectors/coverage.json).
+#: and every row a run can reach (see vectors/coverage/mm.json).
 DEFAULT_SCENARIOS = ("default", "reasons", "fallback", "policy-case1", "stranded")
 
 
@@ -29,7 +29,10 @@ def register(sub: Any) -> None:
     p.add_argument("--coverage", choices=("transitions", "pairs"), default="transitions",
                    help="goals: every transition, or also every pair of consecutive transitions (default: transitions)")
     p.add_argument("--seed", type=int, default=0, help="seed of the SPIs written into the vectors (default 0)")
-    p.add_argument("--out", type=Path, required=True, help="output directory (its stale vector files are removed)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output directory: this profile's earlier vectors there are replaced, nothing else is touched")
+    p.add_argument("--force", action="store_true",
+                   help="write into --out even if it holds files ipsecmm did not write (they are left as they are)")
     p.set_defaults(func=cmd_vectors)
 
     p = sub.add_parser("conformance", help="run the conformance vectors against an implementation (pytest)")
@@ -50,19 +53,16 @@ def _scenarios(args: argparse.Namespace) -> list[Scenario]:
 
 
 def cmd_vectors(args: argparse.Namespace) -> int:
-    from ipsecmm.cli import UsageError
+    from ipsecmm._files import Output, command_line
 
-    from ._vectors import generate, write
+    from ._vectors import file_stems, generate, vectors_owner, write
 
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: not a directory")
     scenarios = _scenarios(args)
-    names = [sc.name for sc in scenarios]
-    if len(set(names)) != len(names):
-        raise UsageError(f"two scenarios share a name ({', '.join(names)}); vector files are named by it")
+    file_stems(scenarios, args.profile)  # names that cannot name files stop here, before the work
     started = time.perf_counter()
-    gen = generate(scenarios, args.profile, args.seed, pairs=args.coverage == "pairs")
-    write(gen, args.out)
+    with Output(args.out, [vectors_owner(args.profile)], command_line(args), force=args.force) as out:
+        gen = generate(scenarios, args.profile, args.seed, pairs=args.coverage == "pairs")
+        write(gen, out)
     print(summary(gen.coverage, args.out, time.perf_counter() - started))
     return 0
 

@@ -46,6 +46,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from ipsecmm._files import Output, scenario_in_file
 from ipsecmm.model import (
     PROFILE_NAMES,
     InKind,
@@ -696,26 +697,22 @@ def standard_drawings(sc: Scenario, profiles: Sequence[str] = PROFILE_NAMES, cap
         g = explore_graph(m)
         if g.stats.states <= cap:
             g = explore_graph(m, keep_edges=True)  # small: a second search that keeps every transition is cheap
-        stem = f"states-{sc.name}-{p}"
+        stem = f"states-{scenario_in_file(sc)}-{p}"
         title = f"reachable states of scenario {sc.name} under {p}{_options_text(sc)}"
         res.append(region_drawing(g, set(range(g.stats.states)), stem, title, cap=cap))
     return res
 
 
-def write_drawings(out: Path, drawings: Sequence[Drawing], svg: bool = True) -> list[Path]:
-    from ipsecmm.cli import write_atomic
-
+def write_drawings(out: Output, drawings: Sequence[Drawing], svg: bool = True) -> list[Path]:
+    """Each drawing's DOT (and SVG, and summary text) into ``out``."""
     written = []
     svgs = to_svgs([d.dot for d in drawings]) if svg else [None] * len(drawings)
     for d, image in zip(drawings, svgs, strict=True):
-        write_atomic(out / f"{d.stem}.dot", d.dot)
-        written.append(out / f"{d.stem}.dot")
+        written.append(out.write(f"{d.stem}.dot", d.dot))
         if image is not None:
-            write_atomic(out / f"{d.stem}.svg", image)
-            written.append(out / f"{d.stem}.svg")
+            written.append(out.write(f"{d.stem}.svg", image))
         if d.text is not None:
-            write_atomic(out / f"{d.stem}.txt", d.text)
-            written.append(out / f"{d.stem}.txt")
+            written.append(out.write(f"{d.stem}.txt", d.text))
     return written
 
 

@@ -20,7 +20,7 @@ version carries the same matrix and the runs as Mermaid ``sequenceDiagram``
 blocks (``Run.mermaid()``), which code review tools render.
 
 Findings (``docs/findings.md``) and the vector coverage
-(``vectors/coverage.json``) are written by other parts of the project and may
+(``vectors/coverage/mm.json``) are written by other parts of the project and may
 not exist yet; the report says so instead of failing.  Findings are Markdown,
 turned into HTML by a small converter for the subset such notes use
 (headings, paragraphs, lists, tables, code, emphasis, links); anything else
@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ipsecmm._files import Output
 from ipsecmm.model import PROFILE_NAMES, Role, Scenario
 from ipsecmm.properties import REGISTRY, Report, Requirement, Run, Verdict
 
@@ -108,10 +109,12 @@ def read_findings(path: Path | None) -> Attachment:
 
 
 def read_coverage(vectors: Path | None) -> Attachment:
-    """``coverage.json`` of the vectors directory, when the vectors exist."""
+    """The coverage of the vectors directory's ``mm`` vectors, when they exist."""
+    from ._vectors import coverage_file
+
     if vectors is not None and not vectors.is_dir():
         raise ReportError(f"--vectors {vectors}: no such directory")
-    path = (vectors if vectors is not None else ROOT / "vectors") / "coverage.json"
+    path = (vectors if vectors is not None else ROOT / "vectors") / coverage_file("mm")
     if not path.is_file():
         return Attachment(_shown(path))
     try:
@@ -542,7 +545,7 @@ def _coverage_html(coverage: Attachment) -> str:
         return head + f'<div class="coverage">{json_html(coverage.content)}</div>'
     summary = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
     return (head + f'<table class="json" id="coverage-summary">{summary}</table>'
-            f'<details><summary>Everything in coverage.json, with the reason for each unreachable row</summary>'
+            f'<details><summary>Everything in the coverage file, with the reason for each unreachable row</summary>'
             f'<div class="coverage">{json_html(coverage.content)}</div></details>')
 
 
@@ -791,27 +794,33 @@ def run_check(sc: Scenario, profiles: Iterable[str], z3: bool, jobs: int) -> Rep
     return Checker(sc, default_progress(), z3_engine=z3, depth=0).run(list(profiles), jobs=jobs)
 
 
-def write(report: Report, out: Path, findings: Attachment, coverage: Attachment, timings: bool = True) -> Built:
-    """Render a checked report into ``out``: report.html, report.md,
-    report.json and the runs (runs/*.json, *.itf.json)."""
-    from ipsecmm.cli import report_json, save_runs, write_atomic
+REPORT_OWNER = "report"
+
+
+def write(report: Report, out: Path | Output, findings: Attachment, coverage: Attachment,
+          timings: bool = True) -> Built:
+    """Render a checked report into ``out`` (a directory, or an output the
+    caller opened before the check): report.html, report.md, report.json and
+    the runs (runs/*.json, *.itf.json)."""
+    if not isinstance(out, Output):
+        with Output(out, [REPORT_OWNER], "ipsecmm report") as opened:
+            return write(report, opened, findings, coverage, timings)
+    from ipsecmm.cli import report_json, save_runs
     from ipsecmm.properties import dump
 
     t = time.perf_counter()
-    paths = save_runs(report, out / "runs")
-    relative = {k: str(Path(v).relative_to(out)) for k, v in paths.items()}
+    relative = save_runs(report, out, "runs", REPORT_OWNER)
     page = build(report, findings, coverage, machine_svgs(report), relative, timings)
     doc = report_json(report, relative)
     if not timings:
         doc = strip_timings(doc)
-    files = [out / "report.html", out / "report.md", out / "report.json"]
-    write_atomic(files[0], page.html)
-    write_atomic(files[1], page.markdown)
-    write_atomic(files[2], dump(doc))
+    files = [out.write("report.html", page.html), out.write("report.md", page.markdown),
+             out.write("report.json", dump(doc))]
     return Built(page, files, report.seconds, time.perf_counter() - t)
 
 
 def main(args: argparse.Namespace) -> int:
+    from ipsecmm._files import command_line
     from ipsecmm.cli import load
 
     sc = load(args)
@@ -819,8 +828,9 @@ def main(args: argparse.Namespace) -> int:
     findings = read_findings(args.findings)
     coverage = read_coverage(args.vectors)
     started = time.perf_counter()
-    report = run_check(sc, profiles, not args.no_z3, args.jobs)
-    built = write(report, args.out, findings, coverage, timings=not args.no_timings)
+    with Output(args.out, [REPORT_OWNER], command_line(args), force=args.force) as out:
+        report = run_check(sc, profiles, not args.no_z3, args.jobs)
+        built = write(report, out, findings, coverage, timings=not args.no_timings)
     total = time.perf_counter() - started
     print(f"wrote {args.out}/report.html, report.md, report.json and {built.page.runs} runs "
           f"(check {built.check_seconds:.1f}s, rendering {built.render_seconds:.1f}s, total {total:.1f}s)")

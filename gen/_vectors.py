@@ -26,13 +26,14 @@ are hashes of the content, so they survive regeneration.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ipsecmm._files import Output, name_in_file, scenario_in_file
 from ipsecmm.model import (
     NOADDR,
     NOSA,
@@ -52,6 +53,7 @@ from ipsecmm.model import (
     RState,
     SAState,
     Scenario,
+    ScenarioError,
     World,
     get_profile,
 )
@@ -423,6 +425,7 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
     from ipsecmm.properties._registry import Capability, Comparison
 
     caps = [r for r in REGISTRY if r.kind == "capability" and profile in r.profiles]
+    stems = file_stems(scenarios, profile)
     direct = []
     for r in caps:
         for chk in r.checks:
@@ -474,7 +477,10 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
                     "steps": steps}
             vid = vector_id(body)
             m = run.model()
-            trace = f"itf/{vector_id({'scenario': scn, 'inputs': [input_json(m, i) for i in run.inputs]})}.itf.json"
+            # The profile is part of a trace's name: the same inputs give other
+            # states under another profile, and profiles may share a directory.
+            inputs = [input_json(m, i) for i in run.inputs]
+            trace = f"itf/{vector_id({'profile': profile, 'scenario': scn, 'inputs': inputs})}.itf.json"
             groups.setdefault((scn, role), []).append({
                 "id": vid, "title": _title(run.label, reqs, covers), "requirements": reqs, "covers": covers,
                 "reasons": _reasons_in(steps), "result": "invalid" if c["refused"] else "valid",
@@ -491,10 +497,10 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
                "notes": {"valid": "the SUT accepts what the run asks and ends in the expected state",
                          "invalid": "the SUT must refuse or discard what the last step brings, as its expectations say"},
                "testGroups": [{"role": role, **scenario_docs[scn], "tests": tests}]}
-        files[f"{profile}-{scn}-{role}.json"] = _dump(doc)
+        files[f"{profile}-{stems.get(scn) or name_in_file(scn)}-{role}.json"] = _dump(doc)
     files.update(itf)
     coverage = _coverage(covs, total_rows, [t for ts in groups.values() for t in ts], cap_status, profile, pairs)
-    files["coverage.json"] = _dump(coverage)
+    files[coverage_file(profile)] = _dump(coverage)
     return Generated(files, coverage)
 
 
@@ -613,8 +619,9 @@ def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict
 def summary_rows(cov: dict[str, Any]) -> list[tuple[str, str]]:
     """The coverage summary as (what, figures) lines: printed by ``ipsecmm
     vectors`` and shown by the report."""
+    where = coverage_file(cov["profile"])
     rows = [(f"{machine} transitions", f"{t['covered']} covered / {t['reachable']} reachable / {t['total']} in the table"
-             + (f" ({len(t['unreachable'])} unreachable, each with its reason in coverage.json)" if t["unreachable"] else ""))
+             + (f" ({len(t['unreachable'])} unreachable, each with its reason in {where})" if t["unreachable"] else ""))
             for machine, t in cov["transitions"].items()]
     r, q = cov["reasons"], cov["requirements"]
     rows.append(("refusal reasons", f"{r['covered']} / {r['total']}"
@@ -636,19 +643,75 @@ def _dump(obj: Any, compact: bool = False) -> str:
     return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write(gen: Generated, out: Path) -> None:
-    """Replace ``out``'s vector files with ``gen``'s, atomically per file,
-    removing stale ones (a vector that disappears must not linger)."""
-    from ipsecmm.cli import write_atomic
+def coverage_file(profile: str) -> str:
+    """Where in a vectors directory the coverage of ``profile``'s vectors
+    lives: one file per profile, as profiles may share the directory, and in
+    a folder of its own, so that readers of the vector files (``*.json`` at
+    the top) never take it for one."""
+    return f"coverage/{profile}.json"
 
-    out.mkdir(parents=True, exist_ok=True)
-    keep = set(gen.files)
-    for path in sorted(out.rglob("*.json")):
-        rel = path.relative_to(out).as_posix()
-        if rel not in keep:
-            path.unlink()
+
+def vectors_owner(profile: str) -> str:
+    """The manifest owner of a profile's vectors: generating them again
+    replaces them, and leaves other profiles' vectors in the directory alone."""
+    return f"vectors --profile {profile}"
+
+
+def file_stems(scenarios: list[Scenario], profile: str) -> dict[str, str]:
+    """The part of the vector files' names each scenario name becomes: the
+    given scenarios and the built-in ones the profile's capability plans
+    search.  Raises ``ScenarioError`` (key ``scenario.name``) for a name that
+    cannot be part of a file name, and for two scenarios whose vectors would
+    land in one file."""
+    from ipsecmm.model import builtin_scenario
+    from ipsecmm.model._scenario import shown
+    from ipsecmm.properties._registry import Capability, Comparison
+
+    def same(a: Scenario, b: Scenario) -> bool:
+        # Plans change bounds and options; what must agree is the rest.
+        return dataclasses.replace(a, source="", bounds=b.bounds, options=b.options) == \
+            dataclasses.replace(b, source="")
+
+    chosen: list[Scenario] = list(scenarios)
+    for r in REGISTRY:
+        if r.kind != "capability" or profile not in r.profiles:
+            continue
+        for chk in r.checks:
+            plans = [chk.plan] if isinstance(chk, Capability) else \
+                [chk.capability.plan, chk.never_plan] if isinstance(chk, Comparison) else []
+            for plan in plans:
+                if plan is not None and plan.scenario:
+                    chosen.append(builtin_scenario(plan.scenario))
+    by_name: dict[str, Scenario] = {}
+    by_stem: dict[str, Scenario] = {}
+    stems: dict[str, str] = {}
+    for k, sc in enumerate(chosen):
+        if sc.name in by_name:
+            other = by_name[sc.name]
+            if k < len(scenarios):
+                raise ScenarioError(sc.source, "scenario.name", f"{shown(sc.name)} is also the name of "
+                                    f"{other.source} (vector files are named by it)")
+            if not same(other, sc):
+                raise ScenarioError(other.source, "scenario.name",
+                                    f"{shown(sc.name)} is the name of a built-in scenario the vectors also use "
+                                    "(vector files are named by it)")
+            continue
+        stem = scenario_in_file(sc)
+        if stem in by_stem:
+            other = by_stem[stem]
+            raise ScenarioError(sc.source, "scenario.name",
+                                f"{shown(sc.name)} and {shown(other.name)} of {other.source} give the same "
+                                f"vector file names ({profile}-{stem}-*.json)")
+        by_name[sc.name], by_stem[stem], stems[sc.name] = sc, sc, stem
+    return stems
+
+
+def write(gen: Generated, out: Output) -> None:
+    """Put ``gen``'s files into ``out``; the files of the profile's previous
+    vectors there that this generation no longer writes are removed when
+    ``out`` closes (a vector that disappears must not linger)."""
     for rel, text in sorted(gen.files.items()):
-        write_atomic(out / rel, text)
+        out.write(rel, text)
 
 
 __all__ = ["Generated", "generate", "scenario_from_doc", "write"]

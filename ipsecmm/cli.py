@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ipsecmm._files import Output, OutputError, command_line, name_in_file
+from ipsecmm._files import write_atomic as write_atomic  # kept for callers of ipsecmm.cli.write_atomic
 from ipsecmm.model import (
     OPTION_CHOICES,
     PROFILE_NAMES,
@@ -209,41 +211,35 @@ def _cell(v: Any) -> str:
     return mark
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so a
-    reader never sees half a file."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_runs(report: Any, runs_dir: Path) -> dict[tuple[str, str], str]:
-    """Write every verdict's runs as JSON (all runs) and ITF (one file per run)."""
+def save_runs(report: Any, out: Output, folder: str = "", owner: str | None = None) -> dict[tuple[str, str], str]:
+    """Write every verdict's runs as JSON (all runs) and ITF (one file per run)
+    into ``folder`` of ``out``, each profile's for the owner ``check
+    --profile P`` (or for ``owner``).  Returns each verdict's run file, as a
+    path inside ``out``."""
     from ipsecmm.properties import dump
 
     paths: dict[tuple[str, str], str] = {}
+    prefix = f"{folder}/" if folder else ""
     for pr in report.profiles:
         for rid, v in pr.verdicts.items():
             if not v.runs:
                 continue
-            base = runs_dir / f"{rid}.{pr.profile}"
+            base = f"{prefix}{name_in_file(rid)}.{name_in_file(pr.profile)}"
+            who = owner or check_owner(pr.profile)
             doc = {"requirement": rid, "profile": pr.profile, "status": v.status,
                    "runs": [run.to_json() for run in v.runs]}
-            write_atomic(base.with_name(base.name + ".json"), dump(doc))
+            out.write(f"{base}.json", dump(doc), who)
             for k, run in enumerate(v.runs):
                 suffix = "" if k == 0 else f".{k + 1}"
-                write_atomic(base.with_name(f"{base.name}{suffix}.itf.json"), dump(run.to_itf()))
-            paths[(rid, pr.profile)] = str(base.with_name(base.name + ".json"))
+                out.write(f"{base}{suffix}.itf.json", dump(run.to_itf()), who)
+            paths[(rid, pr.profile)] = f"{base}.json"
     return paths
+
+
+def check_owner(profile: str) -> str:
+    """The manifest owner of ``check``'s runs of one profile: checking one
+    profile replaces that profile's runs and leaves the others'."""
+    return f"check --profile {profile}"
 
 
 def report_json(report: Any, run_paths: dict[tuple[str, str], str]) -> dict[str, Any]:
@@ -294,8 +290,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     profiles = args.profile or list(PROFILE_NAMES)
     progress = None if args.json else default_progress()
     checker = Checker(sc, progress, z3_engine=not args.no_z3, depth=args.depth, k=args.k)
-    report = checker.run(profiles, jobs=max(1, args.jobs))
-    paths = save_runs(report, Path(args.runs))
+    runs_dir = Path(args.runs)
+    with Output(runs_dir, [check_owner(p) for p in profiles], command_line(args), force=args.force,
+                option="--runs") as out:
+        report = checker.run(profiles, jobs=max(1, args.jobs))
+        paths = {k: str(runs_dir / rel) for k, rel in save_runs(report, out).items()}
     if args.json:
         print(json.dumps(report_json(report, paths), indent=1, sort_keys=True))
     else:
@@ -425,6 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="try k-induction up to this k on invariants plain induction did not prove (default 2; 1: off)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--runs", default="runs", help="where to write witnesses and counterexamples (default: runs)")
+    p.add_argument("--force", action="store_true",
+                   help="write into --runs even if it holds files ipsecmm did not write (they are left as they are)")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--no-z3", action="store_true", help="explorer only: skip the z3 induction")
     p.set_defaults(func=cmd_check)
@@ -467,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = parser.prog
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in the manifests of output directories
         prog = f"ipsecmm {args.command}"
         if getattr(args, "steps", 1) < 0:
             raise UsageError("--steps must not be negative")
@@ -474,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{exc.prog or prog}: {exc}", file=sys.stderr)
         return 2
-    except ScenarioError as exc:
+    except (ScenarioError, OutputError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head

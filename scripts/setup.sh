@@ -15,25 +15,19 @@ for arg in "$@"; do
     esac
 done
 
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi
-}
+. scripts/apt.sh
 
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 || return 1
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 && return 0
-    as_root apt-get update -qq >/dev/null 2>&1 || return 1
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
-}
-
+# A missing required package stops the setup (and so `make`, which then
+# writes no stamp and tries again next time): Graphviz for every command that
+# draws, Chromium for the test suite's browser test.
 if ! command -v dot >/dev/null 2>&1; then
     echo "setup: installing Graphviz (dot) with apt-get" >&2
-    apt_install graphviz || echo "setup: could not install graphviz; diagrams will not render" >&2
+    apt_install graphviz || { echo "setup: Graphviz is required (diagrams, report); stopping" >&2; exit 1; }
 fi
 
 if [ "$TEST" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
     echo "setup: installing Chromium (the report's browser test) with apt-get" >&2
-    apt_install chromium || echo "setup: could not install chromium; the report's browser test will fail" >&2
+    apt_install chromium || { echo "setup: Chromium is required by make test; stopping" >&2; exit 1; }
 fi
 
 PYTHON=${PYTHON:-python3}
@@ -41,7 +35,7 @@ if [ ! -x .venv/bin/python ]; then
     if ! "$PYTHON" -m venv .venv >/dev/null 2>&1; then
         echo "setup: installing python3-venv with apt-get" >&2
         rm -rf .venv
-        apt_install python3-venv
+        apt_install python3-venv || { echo "setup: python3-venv is required; stopping" >&2; exit 1; }
         "$PYTHON" -m venv .venv
     fi
 fi

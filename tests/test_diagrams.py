@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ipsecmm._files import owned_files
 from ipsecmm.cli import main
 from ipsecmm.gen import _diagrams as D
 from ipsecmm.model import PROFILE_NAMES, Action, IState, Model, Role, RState, builtin_scenario, default_scenario
@@ -130,6 +131,9 @@ def test_committed_diagrams_are_fresh(standard):
         stale.append("README.md")
     extra = {p.stem for p in DIAGRAMS.glob("*.dot")} - {d.stem for d in standard}
     assert not stale and not extra, f"diagrams/ is stale ({', '.join(stale + sorted(extra))}): run `ipsecmm diagrams`"
+    files = sorted(["README.md", *(f"{d.stem}.{ext}" for d in standard for ext in ("dot", "svg", "txt")
+                                   if ext != "txt" or d.text is not None)])
+    assert owned_files(DIAGRAMS) == {"diagrams": files}, "diagrams/.ipsecmm-manifest is stale: run `make diagrams`"
 
 
 def test_standard_set_covers_every_profile_and_role(standard):
@@ -308,7 +312,8 @@ def test_diagrams_verb_writes_dot_and_svg(tmp_path, capsys):
     names = {p.name for p in tmp_path.iterdir()}
     assert {"machine-ikev2-initiator.dot", "machine-ikev2-initiator.svg", "machine-ikev2-responder.dot",
             "machine-ikev2-responder.svg",
-            "states-default-ikev2.dot", "states-default-ikev2.svg", "states-default-ikev2.txt", "README.md"} == names
+            "states-default-ikev2.dot", "states-default-ikev2.svg", "states-default-ikev2.txt", "README.md",
+            ".ipsecmm-manifest"} == names
     out = capsys.readouterr().out
     assert "3,248 states" in out and "summarised" in out
     svg = ET.parse(tmp_path / "machine-ikev2-initiator.svg").getroot()
@@ -322,7 +327,7 @@ def test_diagrams_verb_draws_a_saved_run(tmp_path, rr_run):
     assert main(["diagrams", "--run", str(saved), "--out", str(tmp_path / "out"), "--no-svg"]) == 0
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert names == {"run-run-1-I-initiator.dot", "run-run-1-I-responder.dot", "run-run-1-R-responder.dot",
-                     "run-run-1-states.dot", "run-run-1-sequence.svg", "run-run-1-sequence.mmd"}
+                     "run-run-1-states.dot", "run-run-1-sequence.svg", "run-run-1-sequence.mmd", ".ipsecmm-manifest"}
     assert (tmp_path / "out" / "run-run-1-sequence.mmd").read_text() == rr_run.mermaid() + "\n"
 
 
@@ -348,9 +353,9 @@ def test_diagrams_verb_bad_input(tmp_path, capsys, args, message):
 def test_diagrams_verb_rejects_a_file_that_is_not_a_run(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"format": "something else"}))
-    assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path)]) == 2
+    assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "not an ipsecmm run" in err and err.count("\n") == 1
     bad.write_text("{")
-    assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path)]) == 2
+    assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "not JSON" in capsys.readouterr().err

@@ -78,8 +78,8 @@ def svgs(report):
 def extras(tmp_path_factory):
     d = tmp_path_factory.mktemp("extras")
     (d / "findings.md").write_text(FINDINGS)
-    (d / "vectors").mkdir()
-    (d / "vectors" / "coverage.json").write_text(json.dumps(COVERAGE))
+    (d / "vectors" / "coverage").mkdir(parents=True)
+    (d / "vectors" / "coverage" / "mm.json").write_text(json.dumps(COVERAGE))
     return R.read_findings(d / "findings.md"), R.read_coverage(d / "vectors")
 
 
@@ -154,7 +154,7 @@ def test_findings_and_coverage_are_shown(page):
 def test_vector_coverage_is_summarised(report, svgs):
     """With the coverage file ipsecmm vectors writes, the section opens on a summary table."""
     root = Path(__file__).resolve().parent.parent
-    cov = json.loads((root / "vectors" / "coverage.json").read_text())
+    cov = json.loads((root / "vectors" / "coverage" / "mm.json").read_text())
     page = R.build(report, R.Attachment("docs/findings.md"), R.read_coverage(root / "vectors"), svgs)
     t = cov["transitions"]["responder"]
     assert 'id="coverage-summary"' in page.html
@@ -166,11 +166,11 @@ def test_vector_coverage_is_summarised(report, svgs):
 
 
 def test_absent_findings_and_vectors_get_a_note(report, svgs, tmp_path):
-    absent = R.build(report, R.Attachment("docs/findings.md"), R.Attachment("vectors/coverage.json"), svgs)
+    absent = R.build(report, R.Attachment("docs/findings.md"), R.Attachment("vectors/coverage/mm.json"), svgs)
     assert 'id="findings-missing"' in absent.html and "docs/findings.md" in absent.html
     assert 'id="coverage-missing"' in absent.html
     assert "No findings yet" in absent.markdown and "No conformance vectors yet" in absent.markdown
-    assert R.read_coverage(tmp_path).present is False  # a vectors directory without coverage.json
+    assert R.read_coverage(tmp_path).present is False  # a vectors directory without coverage/mm.json
 
 
 def test_markdown_has_the_matrix_and_mermaid_runs(report, page):
@@ -244,10 +244,11 @@ def test_report_verb_bad_input(tmp_path, capsys, extra, message):
 
 
 def test_report_verb_rejects_malformed_coverage(tmp_path, capsys):
-    (tmp_path / "coverage.json").write_text("{not json")
+    (tmp_path / "coverage").mkdir()
+    (tmp_path / "coverage" / "mm.json").write_text("{not json")
     assert build_cli(tmp_path / "out", "--vectors", str(tmp_path)) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "coverage.json: not JSON" in err
+    assert err.count("\n") == 1 and "coverage/mm.json: not JSON" in err
 
 
 def test_report_verb_needs_an_output_directory(capsys):

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from ipsecmm._files import owned_files
 from ipsecmm.cli import main
 from ipsecmm.gen._cli_vectors import DEFAULT_SCENARIOS
 from ipsecmm.gen._conformance import VectorFileError, load_file, load_vectors, schema, vector_files
@@ -39,6 +40,8 @@ def test_committed_vectors_are_fresh(fresh):
     assert sorted(have) == sorted(fresh.files), "vector files added or removed: run `make vectors`"
     stale = [name for name in fresh.files if have[name] != fresh.files[name]]
     assert not stale, f"stale vector files: {stale[:5]}: run `make vectors`"
+    # The manifest lets `make vectors` replace exactly these files next time.
+    assert owned_files(VECTORS) == {"vectors --profile mm": sorted(fresh.files)}, "stale manifest: run `make vectors`"
 
 
 def test_every_reachable_transition_reason_and_capability_has_a_vector(fresh):
@@ -55,7 +58,7 @@ def test_every_reachable_transition_reason_and_capability_has_a_vector(fresh):
 
 
 def test_coverage_summary_names_the_goals_each_vector_covers(fresh):
-    docs = [json.loads(t) for n, t in fresh.files.items() if not n.startswith("itf/") and n != "coverage.json"]
+    docs = [json.loads(t) for n, t in fresh.files.items() if not n.startswith(("itf/", "coverage/"))]
     tests = [t for d in docs for g in d["testGroups"] for t in g["tests"]]
     covered = {c.split(" ", 1)[1] for t in tests for c in t["covers"] if c.startswith("row ")}
     for machine, t in fresh.coverage["transitions"].items():
@@ -140,24 +143,13 @@ def test_generation_is_deterministic_and_ids_survive_a_new_seed():
 def test_pairs_coverage_adds_vectors(tmp_path, capsys):
     sc = str(ROOT / "scenarios" / "fallback.toml")
     assert main(["vectors", "--scenario", sc, "--out", str(tmp_path / "t")]) == 0
-    plain = json.loads((tmp_path / "t" / "coverage.json").read_text())
+    plain = json.loads((tmp_path / "t" / "coverage" / "mm.json").read_text())
     assert main(["vectors", "--scenario", sc, "--coverage", "pairs", "--out", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out
-    pairs = json.loads((tmp_path / "p" / "coverage.json").read_text())
+    pairs = json.loads((tmp_path / "p" / "coverage" / "mm.json").read_text())
     assert pairs["pairs"]["covered"] > 0 and plain["pairs"] is None
     assert pairs["vectors"] > plain["vectors"]
     assert "initiator transitions: " in out and "refusal reasons: " in out and "transition pairs: " in out and " vectors, " in out
-
-
-def test_vectors_command_replaces_stale_files(tmp_path):
-    out = tmp_path / "v"
-    (out / "itf").mkdir(parents=True)
-    (out / "itf" / "0000000000000000.itf.json").write_text("{}")
-    (out / "mm-gone-responder.json").write_text("{}")
-    assert main(["vectors", "--scenario", str(ROOT / "scenarios" / "fallback.toml"), "--out", str(out)]) == 0
-    assert not (out / "mm-gone-responder.json").exists()
-    assert not (out / "itf" / "0000000000000000.itf.json").exists()
-    assert (out / "mm-fallback-responder.json").exists()
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -165,7 +157,7 @@ def test_vectors_command_replaces_stale_files(tmp_path):
     (["vectors", "--scenario", "nope.toml", "--out", "X"], "nope.toml: no such file"),
     (["vectors"], "the following arguments are required: --out"),
     (["vectors", "--scenario", "scenarios/fallback.toml", "--scenario", "scenarios/fallback.toml", "--out", "X"],
-     "two scenarios share a name"),
+     "scenarios/fallback.toml: scenario.name: fallback is also the name of scenarios/fallback.toml"),
 ])
 def test_vectors_bad_arguments(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
