@@ -322,12 +322,18 @@ _EXERCISABLE: dict[Any, bool] = {}
 
 
 def exercisable(sc: Scenario, cap: Capability, g: int) -> bool:
+    """Does some reachable state of ``sc`` offer a user request for goal
+    ``g`` of ``cap`` that the oracle accepts (see ``offered``)?"""
+    return offered(sc, *cap.offer(g))
+
+
+def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None) -> bool:
     """Does some reachable state of ``sc`` (under the draft's extension, the
-    profile that can say every request) offer a user request for goal ``g``
-    of ``cap`` that the oracle accepts?  A check-only question can always be
-    asked, so a goal about one is exercisable whenever its action is."""
-    actions, slots = cap.offer(g)
-    key = (id(sc), id(cap), g)
+    profile that can say every request) offer a user request for one of
+    ``actions``, naming a slot ``slots`` allows, that the oracle accepts?  A
+    check-only question can always be asked, so it is offered whenever its
+    action is."""
+    key = (id(sc), actions, slots)
     if key in _EXERCISABLE:
         return _EXERCISABLE[key]
     m = model_of(with_bounds(sc, actions=actions), "mm")
@@ -343,6 +349,8 @@ def exercisable(sc: Scenario, cap: Capability, g: int) -> bool:
                 ask = O.asked(m, user_request(x), p)
                 if ask is None or (slots is not None and not slots(m, ask.sa)):
                     continue
+                if ask.action == Action.SET_ALT and not ask.addrs:
+                    continue  # accepted, but it gives nothing: no goal about alternates is reached by it
                 if O.judge(m, w.peers[1 - p], ask, up=w.up).acceptable:
                     found.append(True)
                     raise StopSearch

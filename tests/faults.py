@@ -31,6 +31,9 @@ wrong_sa = _mutant("wrong-sa")
 check_changes_state = _mutant("check-changes")
 auto_add_source = _mutant("auto-add-source")
 wrong_reason = _mutant("wrong-reason")
+checks_say_yes = _mutant("checks-say-yes")
+refuse_ike_update = _mutant("refuse-ike-update")
+policy_as_spd = _mutant("policy-as-spd")
 
 
 class _AnswerWithNextId(ReferenceAdapter):
@@ -67,6 +70,9 @@ FAULTS: dict[str, Callable[[], Any]] = {
     "check_changes_state": check_changes_state,
     "auto_add_source": auto_add_source,
     "wrong_reason": wrong_reason,
+    "checks_say_yes": checks_say_yes,
+    "refuse_ike_update": refuse_ike_update,
+    "policy_as_spd": policy_as_spd,
     "answer_next_id": answer_next_id,
     "never_retransmits": never_retransmits,
 }
