@@ -100,7 +100,7 @@ actions = ["add"]
     return parse_scenario(text, f"<multihomed {m_addrs}>")
 
 
-def capacity(profile: str, n_addrs: int) -> tuple[int, Run]:
+def capacity(profile: str, n_addrs: int) -> tuple[int, Run | None]:
     """The most addresses of one side that one SA holds at once on both peers
     under ``profile``, and the shortest run that gets there."""
     sc = _multihomed(n_addrs)
@@ -119,7 +119,10 @@ def capacity(profile: str, n_addrs: int) -> tuple[int, Run]:
     if best > 1:
         run = Run(sc, profile, ex.run_to(where), label=f"witness: one SA carries {best} initiator addresses")
     else:
-        run = attempt_run(sc, profile, Action.ADD)
+        attempt = attempt_run(sc, profile, Action.ADD)  # None with one address: no request to make
+        if attempt is None:
+            return best, None
+        run = attempt
         run.label = "an SA never carries a second address: the attempt"
     return best, run
 
@@ -139,4 +142,4 @@ def sa_count(profile: str, up_to: int = 4) -> Verdict:
     detail = ", ".join(f"{k}: {v}" for k, v in table.items() if k in ("1x1", "2x2", "3x4", "4x4"))
     return Verdict("holds" if ok else "violated", "structural", f"m x n up to {up_to} x {up_to}",
                    value={"child_sas": table, "capacity": caps}, detail=f"CHILD_SAs needed: {detail}",
-                   runs=[measured[up_to][1]])
+                   runs=[run for run in (measured[up_to][1],) if run is not None])
