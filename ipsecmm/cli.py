@@ -433,11 +433,12 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     broken = [r.id for r in _killing_props(profile, None) if r.id not in among]
     if broken:
         print(f"(left out: {', '.join(broken)}, which {profile} breaks without any mutant)")
-    print(f"{'mutant':<26} {'mistake':<56} killed by")
+    width = max(len(mu.mistake) for mu in MUTANTS)
+    print(f"{'mutant':<26} {'mistake':<{width}} killed by")
     survivors = 0
     for mu in MUTANTS:
         if not mu.changes(model_of(sc, profile)):
-            print(f"{mu.name:<26} {mu.mistake:<56} does not apply: {profile} has none of the rows it rewrites")
+            print(f"{mu.name:<26} {mu.mistake:<{width}} does not apply: {profile} has none of the rows it rewrites")
             continue
         if args.all:
             found = killers(sc, mu.name, profile, among)
@@ -447,7 +448,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
             text = f"{k[0]} ({len(k[1].inputs)} steps)" if k else "SURVIVES"
             found = [k] if k else []
         survivors += not found
-        print(f"{mu.name:<26} {mu.mistake:<56} {text}")
+        print(f"{mu.name:<26} {mu.mistake:<{width}} {text}")
     return 1 if survivors else 0
 
 

@@ -200,7 +200,10 @@ def _refuse_ike_update(m: Model) -> None:
                  mach.e_refuse(Reason.POLICY, Kind.UPDATE), RState.READY)
     rows = m.rows_list[Role.RESPONDER]
     group = [k for k, r in enumerate(rows) if r.trigger == Trigger.RECV_UPDATE and r.src == RState.READY]
-    last_check = max(k for k in group if rows[k].effect.reason is not None)
+    checks = [k for k in group if rows[k].effect.reason is not None]
+    if not checks:  # a profile without UPDATE (ikev2): nothing to break
+        return
+    last_check = max(checks)
     m.rows_list[Role.RESPONDER] = rows[:last_check + 1] + [refuse] + rows[last_check + 1:]
     m.index_rows()
 
