@@ -17,7 +17,7 @@ from ipsecmm.model import PROFILE_NAMES, Model, Scenario, get_profile
 
 
 def register(sub: Any) -> None:
-    from ipsecmm.cli import _common
+    from ipsecmm.cli import _common, integer
 
     p = sub.add_parser("diagrams", help="machine diagrams, state graphs and drawings of runs (DOT and SVG)")
     _common(p, many_profiles=True)
@@ -26,11 +26,11 @@ def register(sub: Any) -> None:
                    help="write into --out even if it holds files ipsecmm did not write (they are left as they are)")
     p.add_argument("--run", type=Path, action="append", metavar="FILE",
                    help="draw a run saved by ipsecmm check (runs/*.json): machines, sequence chart, states")
-    p.add_argument("--around", type=int, metavar="STATE",
+    p.add_argument("--around", type=integer(0), metavar="STATE",
                    help="draw the state graph around this state (its explorer index, 0 = initial)")
-    p.add_argument("--hops", type=int, metavar="K",
+    p.add_argument("--hops", type=integer(0), metavar="K",
                    help="region of interest: K transitions around the state or the run (default 2 around, 0 along)")
-    p.add_argument("--max-nodes", type=int, default=300,
+    p.add_argument("--max-nodes", type=integer(1), default=300, metavar="N",
                    help="summarise a state graph with more states than this (default 300)")
     p.add_argument("--no-svg", action="store_true", help="write DOT only (no Graphviz needed)")
     p.set_defaults(func=cmd_diagrams)
@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true",
                    help="write into --out even if it holds files ipsecmm did not write (they are left as they are)")
     p.add_argument("--no-z3", action="store_true", help="explorer only: skip the z3 induction")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes for the check (default 2)")
+    p.add_argument("--jobs", type=integer(1), default=2, metavar="N", help="worker processes for the check (default 2)")
     p.add_argument("--findings", type=Path, help="findings in Markdown (default: docs/findings.md of the repository)")
     p.add_argument("--vectors", type=Path, help="conformance vectors directory (default: vectors/ of the repository)")
     p.add_argument("--no-timings", action="store_true",
@@ -60,10 +60,6 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
 
     sc = load(args)
     profiles = args.profile or list(PROFILE_NAMES)
-    if args.max_nodes < 1:
-        raise UsageError("--max-nodes must be at least 1")
-    if args.hops is not None and args.hops < 0:
-        raise UsageError("--hops must not be negative")
     # Which earlier drawings this request replaces: drawing a run or a region
     # leaves the standard set (and other runs' drawings) in the directory.
     if args.run:
@@ -167,8 +163,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from . import _report
 
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
     try:
         return _report.main(args)
     except _report.ReportError as exc:

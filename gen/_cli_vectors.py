@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ipsecmm.model import PROFILE_NAMES, Scenario, builtin_scenario, load_scenario
+from ipsecmm.model import Scenario, builtin_scenario
 
 #: The scenarios of the canonical vectors: between them every refusal reason
 #: and every row a run can reach (see vectors/coverage/mm.json).
@@ -21,11 +21,11 @@ DEFAULT_SCENARIOS = ("default", "reasons", "fallback", "policy-case1", "stranded
 
 
 def register(sub: Any) -> None:
+    from ipsecmm.cli import _common
+
     p = sub.add_parser("vectors", help="conformance vectors: the shortest run to every transition, refusal and capability")
-    p.add_argument("--profile", choices=PROFILE_NAMES, default="mm", help="protocol profile (default: mm)")
-    p.add_argument("--scenario", type=Path, action="append", metavar="FILE",
-                   help="scenario TOML file (repeat for several; default: the built-in "
-                        f"{', '.join(DEFAULT_SCENARIOS)})")
+    # --option and --bound apply to every scenario the vectors come from.
+    _common(p, many_scenarios=True, default=f"the built-in {', '.join(DEFAULT_SCENARIOS)}")
     p.add_argument("--coverage", choices=("transitions", "pairs"), default="transitions",
                    help="goals: every transition, or also every pair of consecutive transitions (default: transitions)")
     p.add_argument("--seed", type=int, default=0, help="seed of the SPIs written into the vectors (default 0)")
@@ -47,9 +47,11 @@ def register(sub: Any) -> None:
 
 
 def _scenarios(args: argparse.Namespace) -> list[Scenario]:
-    if not args.scenario:
-        return [builtin_scenario(n) for n in DEFAULT_SCENARIOS]
-    return [load_scenario(f) for f in args.scenario]
+    from ipsecmm.cli import overridden, read_scenario
+
+    found = [read_scenario(ref) for ref in args.scenario] if args.scenario else [
+        builtin_scenario(n) for n in DEFAULT_SCENARIOS]
+    return [overridden(sc, args) for sc in found]
 
 
 def cmd_vectors(args: argparse.Namespace) -> int:
@@ -102,10 +104,52 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         load_factory(args.sut)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    import contextlib
+    import io
+
     import pytest
 
     extra = [a for a in args.pytest_args if a != "--"]
-    code = pytest.main([str(vectors), "-p", "ipsecmm.gen.pytest_plugin", "--ipsecmm-sut", args.sut,
-                        "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(vectors), "-q", *extra])
+    # pytest reports its own usage errors on stderr over several lines;
+    # hold its stderr back so that such an error becomes our one line.
+    held = io.StringIO()
+    with contextlib.redirect_stderr(held):
+        code = pytest.main([str(vectors), "-p", "ipsecmm.gen.pytest_plugin", "--ipsecmm-sut", args.sut,
+                            "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(vectors), "-q", *extra])
     sys.stdout.flush()
-    return int(code)
+    if code == pytest.ExitCode.USAGE_ERROR:
+        raise UsageError(f"pytest refused its arguments: {_first_error(held.getvalue())}")
+    sys.stderr.write(held.getvalue())
+    return _exit_code(code)
+
+
+def _exit_code(code: int) -> int:
+    """pytest's exit code in the project's terms: 0 every vector passed, 1 a
+    vector failed; everything else is a usage or input error (2).  A
+    selection that runs no vector (``-- -k nomatch``) is not a pass: the
+    caller asked for vectors that do not exist."""
+    import pytest
+
+    from ipsecmm.cli import UsageError
+
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return int(code)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise UsageError("no vector selected: the pytest arguments (-k, paths) or the vectors directory match none")
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise UsageError("interrupted before every selected vector ran")
+    raise UsageError(f"pytest stopped with an internal error (exit code {int(code)}; its report is above)")
+
+
+def _first_error(text: str) -> str:
+    """The one line that says what pytest disliked, from its error report."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        if ": error: " in ln:
+            return ln.split(": error: ", 1)[1]
+    if not lines:
+        return "(no message)"
+    first = lines[0].removeprefix("ERROR: ")
+    if first.endswith(":") and len(lines) > 1:
+        first += " " + lines[1]
+    return first

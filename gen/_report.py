@@ -789,9 +789,11 @@ class Built:
 
 
 def run_check(sc: Scenario, profiles: Iterable[str], z3: bool, jobs: int) -> Report:
-    from ipsecmm.properties import Checker, default_progress
+    from ipsecmm._progress import terminal_progress
+    from ipsecmm.properties import Checker
 
-    return Checker(sc, default_progress(), z3_engine=z3, depth=0).run(list(profiles), jobs=jobs)
+    with terminal_progress() as progress:
+        return Checker(sc, progress, z3_engine=z3, depth=0).run(list(profiles), jobs=jobs)
 
 
 REPORT_OWNER = "report"

@@ -22,16 +22,16 @@ from ipsecmm._files import write_atomic as write_atomic  # kept for callers of i
 from ipsecmm.model import (
     OPTION_CHOICES,
     PROFILE_NAMES,
-    Bounds,
     Model,
     Runtime,
     Scenario,
     ScenarioError,
-    default_scenario,
+    builtin_names,
+    builtin_scenario,
     get_profile,
     load_scenario,
 )
-from ipsecmm.model._scenario import bound_problem, shown
+from ipsecmm.model._scenario import BOUND_LIMITS, BOUND_MEANING, bound_problem, shown
 
 
 class UsageError(Exception):
@@ -51,48 +51,99 @@ class _Parser(argparse.ArgumentParser):
 
 def _key_value(text: str, what: str) -> tuple[str, str]:
     if "=" not in text:
-        raise UsageError(f"--{what} {text!r}: expected KEY=VALUE")
+        raise UsageError(f"--{what} {shown(text)}: expected KEY=VALUE")
     key, value = text.split("=", 1)
     return key.strip(), value.strip()
 
 
 def _parse_option(key: str, value: str) -> Any:
     if key not in OPTION_CHOICES:
-        raise UsageError(f"--option {key}: unknown option (expected one of: {', '.join(OPTION_CHOICES)})")
+        raise UsageError(f"--option {shown(key)}: unknown option (expected one of: {', '.join(OPTION_CHOICES)})")
     choices = OPTION_CHOICES[key]
     if isinstance(choices[0], bool):
         if value.lower() not in ("true", "false"):
-            raise UsageError(f"--option {key}={value}: expected true or false")
+            raise UsageError(f"--option {key}={shown(value)}: expected true or false")
         return value.lower() == "true"
     if value not in choices:
-        raise UsageError(f"--option {key}={value}: expected one of: {', '.join(map(str, choices))}")
+        raise UsageError(f"--option {key}={shown(value)}: expected one of: {', '.join(map(str, choices))}")
     return value
 
 
-def load(args: argparse.Namespace) -> Scenario:
-    """The scenario named on the command line, with --bound and --option applied."""
-    sc = load_scenario(args.scenario) if args.scenario else default_scenario()
+def integer(least: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``least``.  Every numeric
+    option goes through one of these, so a negative limit is a usage error
+    before any work starts, never an "incomplete search"."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {shown(text)}") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{number} is out of range (at least {least})")
+        return number
+
+    parse.__name__ = f"integer of at least {least}"
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {shown(text)}") from None
+    if not number > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{shown(text)} is out of range (more than 0)")
+    return number
+
+
+def scenario_arg(text: str) -> str:
+    """An argparse type for ``--scenario``: a scenario file, or the name of a
+    built-in scenario (``failover``), so that the documented commands work
+    from any directory.  An existing file wins over a built-in name."""
+    if Path(text).exists() or text in builtin_names():
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{shown(text)}: no such file, and no built-in scenario of that name (built-in: {', '.join(builtin_names())})")
+
+
+def read_scenario(ref: str) -> Scenario:
+    """The scenario ``--scenario ref`` names (see ``scenario_arg``)."""
+    if not Path(ref).exists() and ref in builtin_names():
+        return builtin_scenario(ref)
+    return load_scenario(ref)
+
+
+def overridden(sc: Scenario, args: argparse.Namespace) -> Scenario:
+    """``sc`` with the command line's --bound and --option applied."""
     bounds = sc.bounds
-    for text in args.bound or ():
+    for text in getattr(args, "bound", None) or ():
         key, value = _key_value(text, "bound")
-        if key not in Bounds.__dataclass_fields__:
-            known = ", ".join(Bounds.__dataclass_fields__)
-            raise UsageError(f"--bound {shown(key)}: unknown bound (expected one of: {known})")
         if key == "actions":
-            raise UsageError(f"--bound {key}: set it in the scenario file")
+            raise UsageError("--bound actions: a list, not a number: set it in the scenario file ([bounds] actions)")
+        if key not in BOUND_LIMITS:
+            raise UsageError(f"--bound {shown(key)}: unknown bound (expected one of: {', '.join(BOUND_LIMITS)})")
         try:
             number = int(value)
         except ValueError:
             raise UsageError(f"--bound {shown(key)}={shown(value)}: expected an integer") from None
         problem = bound_problem(key, number)
         if problem:
-            raise UsageError(f"--bound {key}={value}: {problem}")
+            raise UsageError(f"--bound {key}={shown(value)}: {problem}")
         bounds = dataclasses.replace(bounds, **{key: number})
     options = sc.options
-    for text in args.option or ():
+    for text in getattr(args, "option", None) or ():
         key, value = _key_value(text, "option")
         options = options.replace(**{key: _parse_option(key, value)})
     return dataclasses.replace(sc, bounds=bounds, options=options)
+
+
+def load(args: argparse.Namespace, default: str = "default") -> Scenario:
+    """The scenario named on the command line (or the built-in ``default``),
+    with --bound and --option applied."""
+    sc = read_scenario(args.scenario) if args.scenario else builtin_scenario(default)
+    return overridden(sc, args)
 
 
 def model_for(sc: Scenario, profile: str) -> Model:
@@ -280,20 +331,22 @@ def report_json(report: Any, run_paths: dict[tuple[str, str], str]) -> dict[str,
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ipsecmm.properties import REGISTRY, Checker, default_progress
+    """The verdict matrix.  Its JSON's ``mm_meets_all`` is true or false when
+    mm is among the profiles and null otherwise: a check that left mm out
+    knows nothing about it.  The text output says nothing about mm then, and
+    the exit code is 1 only when mm was checked and misses a requirement."""
+    from ipsecmm.properties import REGISTRY, Checker
+
+    from ._progress import terminal_progress
 
     sc = load(args)
-    if args.depth < 0:
-        raise UsageError("--depth must not be negative")
-    if args.k < 1:
-        raise UsageError("--k must be at least 1")
     profiles = args.profile or list(PROFILE_NAMES)
-    progress = None if args.json else default_progress()
-    checker = Checker(sc, progress, z3_engine=not args.no_z3, depth=args.depth, k=args.k)
     runs_dir = Path(args.runs)
     with Output(runs_dir, [check_owner(p) for p in profiles], command_line(args), force=args.force,
                 option="--runs") as out:
-        report = checker.run(profiles, jobs=max(1, args.jobs))
+        with terminal_progress(quiet=args.json) as progress:
+            checker = Checker(sc, progress, z3_engine=not args.no_z3, depth=args.depth, k=args.k)
+            report = checker.run(profiles, jobs=args.jobs)
         paths = {k: str(runs_dir / rel) for k, rel in save_runs(report, out).items()}
     if args.json:
         print(json.dumps(report_json(report, paths), indent=1, sort_keys=True))
@@ -320,14 +373,13 @@ def cmd_check(args: argparse.Namespace) -> int:
                 line += (f"; z3 relation {z.paths:,} paths, induction proved {len(z.proved)}"
                          + (f", k-induction {len(z.k_proved)}" if z.k_proved else "") + f" ({z.seconds:.1f}s)")
             print(line)
-        verdict = "meets every requirement" if report.mm_meets_all() else "DOES NOT meet every requirement"
-        if "mm" in profiles:
-            print(f"mm {verdict}.  Runs in {args.runs}/.  Total {report.seconds:.1f}s.")
-        else:
+        meets = report.mm_meets_all()
+        if meets is None:
             print(f"Runs in {args.runs}/.  Total {report.seconds:.1f}s.")
-    if "mm" not in profiles:
-        return 0
-    return 0 if report.mm_meets_all() else 1
+        else:
+            verdict = "meets every requirement" if meets else "DOES NOT meet every requirement"
+            print(f"mm {verdict}.  Runs in {args.runs}/.  Total {report.seconds:.1f}s.")
+    return 1 if report.mm_meets_all() is False else 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -361,41 +413,82 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_mutants(args: argparse.Namespace) -> int:
-    from ipsecmm.model import builtin_scenario
-    from ipsecmm.properties import MUTANTS, kill, killers
+def cmd_requirements(args: argparse.Namespace) -> int:
+    from ipsecmm.properties import REGISTRY
 
-    sc = load(args) if args.scenario else builtin_scenario("reasons")
-    print(f"seeded mutants on scenario {sc.name}, profile mm")
-    print(f"{'mutant':<26} {'mistake':<56} killed by")
+    rows = [{"id": r.id, "section": r.sections, "kind": r.kind, "summary": " ".join(r.summary.split()),
+             "profiles": list(r.profiles)} for r in REGISTRY]
+    if args.json:
+        print(json.dumps({"requirements": rows}, indent=1, sort_keys=True))
+        return 0
+    widths = {key: max(len(key), *(len(row[key]) for row in rows)) for key in ("id", "section", "kind")}
+    print(f"{'id':<{widths['id']}}  {'section':<{widths['section']}}  {'kind':<{widths['kind']}}  summary")
+    for row in rows:
+        print(f"{row['id']:<{widths['id']}}  {row['section']:<{widths['section']}}  {row['kind']:<{widths['kind']}}  "
+              f"{row['summary']}")
+    return 0
+
+
+def cmd_mutants(args: argparse.Namespace) -> int:
+    from ipsecmm.properties import MUTANTS, kill, killers
+    from ipsecmm.properties._check import _killing_props, holding, model_of
+
+    sc = load(args, default="reasons")
+    profile = args.profile
+    among = holding(sc, profile)
+    print(f"seeded mutants on scenario {sc.name}, profile {profile}")
+    broken = [r.id for r in _killing_props(profile, None) if r.id not in among]
+    if broken:
+        print(f"(left out: {', '.join(broken)}, which {profile} breaks without any mutant)")
+    width = max(len(mu.mistake) for mu in MUTANTS)
+    print(f"{'mutant':<26} {'mistake':<{width}} killed by")
     survivors = 0
     for mu in MUTANTS:
+        if not mu.changes(model_of(sc, profile)):
+            print(f"{mu.name:<26} {mu.mistake:<{width}} does not apply: {profile} has none of the rows it rewrites")
+            continue
         if args.all:
-            found = killers(sc, mu.name)
+            found = killers(sc, mu.name, profile, among)
             text = ", ".join(f"{rid} ({n} steps)" for rid, n in found) or "SURVIVES"
         else:
-            k = kill(sc, mu.name)
+            k = kill(sc, mu.name, profile, among)
             text = f"{k[0]} ({len(k[1].inputs)} steps)" if k else "SURVIVES"
             found = [k] if k else []
         survivors += not found
-        print(f"{mu.name:<26} {mu.mistake:<56} {text}")
+        print(f"{mu.name:<26} {mu.mistake:<{width}} {text}")
     return 1 if survivors else 0
 
 
 # --------------------------------------------------------------------------- main
 
 
-def _common(p: argparse.ArgumentParser, many_profiles: bool = False) -> None:
+def bound_help() -> str:
+    """The --bound help, from the one range table (so no bound is left out)."""
+    parts = []
+    for key, (lo, hi) in BOUND_LIMITS.items():
+        note = f"; {BOUND_MEANING[key]}" if key in BOUND_MEANING else ""
+        parts.append(f"{key} ({lo} to {hi}{note})")
+    return "exploration bound, overriding the scenario: " + ", ".join(parts)
+
+
+def _common(p: argparse.ArgumentParser, many_profiles: bool = False, many_scenarios: bool = False,
+            default: str = "the built-in scenario default") -> None:
+    """--profile, --scenario, --option and --bound, the same for every verb
+    that builds a model."""
     if many_profiles:
         p.add_argument("--profile", action="append", choices=PROFILE_NAMES,
                        help="profile to run (repeat for several; default: all)")
     else:
         p.add_argument("--profile", choices=PROFILE_NAMES, default="mm", help="protocol profile (default: mm)")
-    p.add_argument("--scenario", type=Path, help="scenario TOML file (default: the built-in scenario)")
+    what = f"a built-in scenario's name ({', '.join(builtin_names())}) or a scenario TOML file"
+    if many_scenarios:
+        p.add_argument("--scenario", type=scenario_arg, action="append", metavar="F",
+                       help=f"{what} (repeat for several; default: {default})")
+    else:
+        p.add_argument("--scenario", type=scenario_arg, metavar="F", help=f"{what} (default: {default})")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help=f"profile option, overriding the scenario ({', '.join(OPTION_CHOICES)})")
-    p.add_argument("--bound", action="append", metavar="KEY=VALUE",
-                   help="exploration bound, overriding the scenario (requests, moves, forge, retransmits, channel)")
+    p.add_argument("--bound", action="append", metavar="KEY=VALUE", help=bound_help())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -406,37 +499,45 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="print one random run, a line per step")
     _common(p)
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--steps", type=int, default=30, help="maximum number of steps (default 30)")
+    p.add_argument("--steps", type=integer(0), default=30, help="maximum number of steps (default 30)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("explore", help="breadth-first search of every reachable state")
     _common(p, many_profiles=True)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--max-states", type=int, help="stop after this many states (reported as incomplete)")
-    p.add_argument("--max-seconds", type=float, help="stop after this long (reported as incomplete)")
+    p.add_argument("--max-states", type=integer(1), metavar="N",
+                   help="stop each profile's search after this many states (reported as incomplete)")
+    p.add_argument("--max-seconds", type=seconds, metavar="S",
+                   help="stop each profile's search after this many seconds (reported as incomplete)")
     p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("check", help="verdict matrix: every requirement under every profile")
     _common(p, many_profiles=True)
-    p.add_argument("--depth", type=int, default=0,
+    p.add_argument("--depth", type=integer(0), default=0, metavar="D",
                    help="also run bounded model checking to this depth on invariants induction did not prove")
-    p.add_argument("--k", type=int, default=2,
+    p.add_argument("--k", type=integer(1), default=2, metavar="K",
                    help="try k-induction up to this k on invariants plain induction did not prove (default 2; 1: off)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--runs", default="runs", help="where to write witnesses and counterexamples (default: runs)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (its mm_meets_all is null when mm is not among the profiles)")
+    p.add_argument("--runs", default="runs", metavar="DIR",
+                   help="where to write witnesses and counterexamples (default: runs)")
     p.add_argument("--force", action="store_true",
                    help="write into --runs even if it holds files ipsecmm did not write (they are left as they are)")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--jobs", type=integer(1), default=2, metavar="N", help="worker processes (default 2)")
     p.add_argument("--no-z3", action="store_true", help="explorer only: skip the z3 induction")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("explain", help="a requirement, its property, its verdicts and runs")
-    p.add_argument("id", help="requirement ID, e.g. MOB-UPDATE")
+    p.add_argument("id", help="requirement ID, e.g. MOB-UPDATE (ipsecmm requirements lists them)")
     _common(p, many_profiles=True)
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("requirements", help="list the requirement IDs: section, kind and summary")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_requirements)
+
     p = sub.add_parser("mutants", help="which property kills which seeded model mutant")
-    _common(p)
+    _common(p, default="the built-in scenario reasons")
     p.add_argument("--all", action="store_true", help="every killing property, not only the first found")
     p.set_defaults(func=cmd_mutants)
 
@@ -467,11 +568,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     prog = parser.prog
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
         args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in the manifests of output directories
         prog = f"ipsecmm {args.command}"
-        if getattr(args, "steps", 1) < 0:
-            raise UsageError("--steps must not be negative")
+        if unknown:  # found by the top parser, but they belong to the verb
+            raise UsageError(f"unrecognized arguments: {' '.join(map(shown, unknown))}")
         return int(args.func(args))
     except UsageError as exc:
         print(f"{exc.prog or prog}: {exc}", file=sys.stderr)

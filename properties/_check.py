@@ -24,7 +24,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO, runtime_checkable
 
 from ipsecmm.model import (
     NOSA,
@@ -105,14 +105,13 @@ class Report:
                 return pr.verdicts[req]
         raise KeyError(profile)
 
-    def mm_meets_all(self) -> bool:
+    def mm_meets_all(self) -> bool | None:
+        """Whether mm meets every requirement it applies to; None when mm
+        was not checked (nothing is known, which must not read as a pass)."""
         for pr in self.profiles:
-            if pr.profile != "mm":
-                continue
-            for r in REGISTRY:
-                if "mm" in r.profiles and not pr.verdicts[r.id].met:
-                    return False
-        return True
+            if pr.profile == "mm":
+                return all(pr.verdicts[r.id].met for r in REGISTRY if "mm" in r.profiles)
+        return None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -414,12 +413,14 @@ def search(m: Model, goal: Callable[..., Any], start: World | None = None,
     return None, stats, None
 
 
-def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0) -> Run:
+def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0) -> Run | None:
     """The closest attempt at a capability the profile does not reach: the
     shortest run in which the user of ``peer`` asks for ``action`` and gets
     an answer, which shows what the profile's wire made of the request; or,
     when the profile has no message for it at all, the user's request being
-    refused by its own initiator (a declared limit, which the run says)."""
+    refused by its own initiator (a declared limit, which the run says).
+    The attempt may take one request where the scenario's budget allows none;
+    None when no answer to the action is reachable at all."""
     sc = with_bounds(sc, requests=max(1, sc.bounds.requests), actions=(action,))
     m = model_of(sc, profile)
     if action not in m.prof.wire:
@@ -432,8 +433,10 @@ def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0) -> Ru
         return ans is not None and ans[0] == peer and int(pre.peers[peer].ini.asked.kind) == action
 
     inputs, _, _ = search(m, answered)
+    if not inputs:
+        return None
     kind = m.prof.wire[action].name
-    return Run(sc, profile, inputs or [], label=f"attempt: {action.name}",
+    return Run(sc, profile, inputs, label=f"attempt: {action.name}",
                note=f"the shortest run in which {action.name} is answered ({profile} sends it as {kind})")
 
 
@@ -651,15 +654,90 @@ class _Responses:
                 self._check("failover", w, t[0], t[1], lambda: self.ex.run_to(j))
 
 
+# --------------------------------------------------------------------------- progress
+
+
+@runtime_checkable
+class Progress(Protocol):
+    """Where a check tells what it is doing.  ``task`` names one unit of work
+    ("mm explore", "mm z3"); ``kind`` is "start", "note" (what the task is
+    doing now) or "end" (``text``: what it found).  Events of tasks run in
+    worker processes reach the parent's ``Progress`` through a queue, so a
+    live display in the parent is the only writer to the terminal."""
+
+    def event(self, task: str, kind: str, text: str) -> None: ...
+
+
+class LineProgress:
+    """Progress as plain lines on a stream."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def event(self, task: str, kind: str, text: str) -> None:
+        if kind == "start":
+            text = "started"
+        print(f"[{task}] {text}", file=self.stream, flush=True)
+
+
+class _Notes:
+    """A writable stream whose lines become notes of a task: the explorer
+    prints its progress, a task's display shows the latest line."""
+
+    def __init__(self, progress: Progress, task: str) -> None:
+        self.progress, self.task, self.buf = progress, task, ""
+
+    def write(self, text: str) -> int:
+        self.buf += text
+        *lines, self.buf = self.buf.split("\n")
+        for line in lines:
+            if line.strip():
+                self.progress.event(self.task, "note", line.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+# In a worker process of ``Checker.run``: the queue its progress events go to.
+_RELAY: Any = None
+
+
+def _init_worker(queue: Any) -> None:
+    global _RELAY
+    _RELAY = queue
+
+
+class _Relay:
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def event(self, task: str, kind: str, text: str) -> None:
+        self.queue.put((task, kind, text))
+
+
+def _summary(kind: str, result: Any) -> str:
+    if kind == "explore":
+        met = sum(v.met for v in result.verdicts.values())
+        states = f"{result.explore.states:,} states, " if result.explore is not None else ""
+        return f"{states}{met} of {len(result.verdicts)} requirements met"
+    if result.error:
+        return f"failed: {result.error}"
+    return f"{result.paths:,} paths, {len(result.proved)} proved" + (
+        f", {len(result.k_proved)} by k-induction" if result.k_proved else "")
+
+
 # --------------------------------------------------------------------------- the checker
 
 
 class Checker:
-    def __init__(self, sc: Scenario, progress: TextIO | None = None, z3_engine: bool = True,
+    def __init__(self, sc: Scenario, progress: TextIO | Progress | None = None, z3_engine: bool = True,
                  depth: int = 0, only: Iterable[str] | None = None, mutant: str | None = None, k: int = 2) -> None:
         self.sc = sc
         self.mutant = mutant
-        self.progress = progress
+        self.progress: Progress | None = (
+            progress if progress is None or isinstance(progress, Progress) else LineProgress(progress))
+        self.task = ""  # the task whose notes ``log`` writes
         self.z3 = z3_engine
         self.depth = depth
         self.k = k  # k-induction up to this k for what plain induction leaves
@@ -667,7 +745,7 @@ class Checker:
 
     def log(self, text: str) -> None:
         if self.progress is not None:
-            print(text, file=self.progress, flush=True)
+            self.progress.event(self.task, "note", text)
 
     def run(self, profiles: Iterable[str], jobs: int = 1) -> Report:
         """Check each profile.  The explorer work and the z3 work of a profile
@@ -677,7 +755,6 @@ class Checker:
 
         started = time.perf_counter()
         names = list(profiles)
-        progress = self.progress is not None
         tasks: list[tuple[str, str]] = [(p, "explore") for p in names]
         if self.z3:
             tasks += [(p, "z3") for p in names]
@@ -686,13 +763,10 @@ class Checker:
         results: dict[tuple[str, str], Any] = {}
         if jobs <= 1 or len(tasks) <= 1:
             for t in tasks:
-                results[t] = _task(self.sc, t, self.depth, self.only, progress, self.k)
+                results[t] = _task(self.sc, t, self.depth, self.only, self.progress, self.k)
+                self._end(t, results[t])
         else:
-            import multiprocessing
-
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                pending = {t: pool.apply_async(_task, (self.sc, t, self.depth, self.only, progress, self.k)) for t in tasks}
-                results = {t: res.get() for t, res in pending.items()}
+            results = self._pool(tasks, jobs)
         reports = []
         for p in names:
             rep: ProfileReport = results[(p, "explore")]
@@ -703,6 +777,38 @@ class Checker:
             reports.append(rep)
 
         return Report(self.sc, reports, time.perf_counter() - started)
+
+    def _end(self, task: tuple[str, str], result: Any) -> None:
+        if self.progress is not None:
+            self.progress.event(" ".join(task), "end", _summary(task[1], result))
+
+    def _pool(self, tasks: list[tuple[str, str]], jobs: int) -> dict[tuple[str, str], Any]:
+        """Run ``tasks`` in ``jobs`` worker processes.  With progress, the
+        workers send their events through a queue and the parent passes them
+        on while it waits, so only the parent writes to the terminal."""
+        import contextlib
+        import multiprocessing
+        import queue as queues
+
+        ctx = multiprocessing.get_context("fork")
+        relay = ctx.Queue() if self.progress is not None else None
+        init, initargs = (_init_worker, (relay,)) if relay is not None else (None, ())
+        with ctx.Pool(jobs, initializer=init, initargs=initargs) as pool:
+            pending = {t: pool.apply_async(_task, (self.sc, t, self.depth, self.only, None, self.k)) for t in tasks}
+            if relay is None or self.progress is None:
+                return {t: res.get() for t, res in pending.items()}
+            ended: set[str] = set()
+            while len(ended) < len(pending):
+                with contextlib.suppress(queues.Empty):
+                    name, kind, text = relay.get(timeout=0.2)
+                    if name not in ended:  # a worker's last notes may arrive after its result
+                        self.progress.event(name, kind, text)
+                for t, res in pending.items():
+                    if " ".join(t) not in ended and res.ready():
+                        ended.add(" ".join(t))
+                        if res.successful():
+                            self._end(t, res.get())
+            return {t: res.get() for t, res in pending.items()}
 
     def wanted(self, r: Requirement) -> bool:
         return self.only is None or r.id in self.only
@@ -719,7 +825,7 @@ class Checker:
             elif self.wanted(r) and (why := unexercised(sc, r)):
                 verdicts[r.id] = Verdict("not-applicable", "scenario", detail=why)
         todo = [r for r in REGISTRY if profile in r.profiles and self.wanted(r) and r.id not in verdicts]
-        self.log(f"[{profile}] exploring {sc.name}")
+        self.log(f"exploring {sc.name}")
         main = self.main_pass(sc, profile, todo)
         verdicts.update(main.verdicts)
         for r in todo:
@@ -731,7 +837,7 @@ class Checker:
             if r.id in verdicts:
                 continue
             t = time.perf_counter()
-            self.log(f"[{profile}] {r.id}")
+            self.log(f"checking {r.id}")
             v = self.check_other(r, profile, main)
             v.seconds += time.perf_counter() - t
             verdicts[r.id] = v
@@ -756,7 +862,7 @@ class Checker:
         invariant, direct capability goal and response trigger on the fly.
         With ``stop``, the search ends at the first violation (findings)."""
         m = model_of(sc, profile, self.mutant)
-        ex = Explorer(m)
+        ex = Explorer(m, progress=None if self.progress is None else _Notes(self.progress, self.task))
         hooks = _Hooks(m, ex, stop_on_violation=stop)
         direct: list[tuple[Requirement, int, Capability]] = []
         for r in todo:
@@ -784,7 +890,7 @@ class Checker:
         started = time.perf_counter()
         stats = ex.run(on_state=hooks.on_state, on_edge=hooks.on_edge)
         secs = time.perf_counter() - started
-        self.log(f"[{profile}] {stats.states:,} states, {stats.transitions:,} transitions, {secs:.1f}s")
+        self.log(f"explored {stats.states:,} states, {stats.transitions:,} transitions in {secs:.1f}s")
         exhaustive = "exhaustive for the scenario" if stats.complete else f"search cut short: {stats.stopped}"
         verdicts: dict[str, Verdict] = {}
         for r in todo:
@@ -855,8 +961,14 @@ class Checker:
                                detail=f"scenario {sc.name} cannot exercise it: no reachable state offers a request "
                                       f"the draft's checks accept for {', '.join(idle)}")
             return Verdict("holds", engine, bound, secs, runs=runs, detail="every exercisable goal has a witness" + skipped)
-        attempt = [attempt_run(sc, profile, cap.attempt)] if cap.attempt else []
-        return Verdict("violated", engine, f"unreachable ({bound})", secs, runs=attempt + runs,
+        if sc.bounds.requests < 1:
+            # Every goal is an answer to a request, so a budget of no request
+            # reaches none under any profile: that says nothing of the profile.
+            return Verdict("inconclusive", engine, f"unreachable ({bound})", secs, runs=runs,
+                           detail=f"the scenario allows no request (requests = 0), so nothing can be attempted: "
+                                  f"{', '.join(missing)}")
+        attempt = attempt_run(sc, profile, cap.attempt) if cap.attempt else None
+        return Verdict("violated", engine, f"unreachable ({bound})", secs, runs=([attempt] if attempt else []) + runs,
                        detail=f"no run reaches: {', '.join(missing)}" + skipped)
 
     # ------------------------------------------------------------------ histories
@@ -1016,24 +1128,31 @@ class Checker:
         if inconclusive:
             return Verdict("inconclusive", "explorer", f"under {key}={value}", secs,
                            detail=f"could not decide {', '.join(inconclusive)}")
+        if sc.bounds.requests < 1:
+            # A reading of how a change is made shows only in runs that make one.
+            return Verdict("inconclusive", "explorer", f"under {key}={value}", secs,
+                           detail=f"the scenario allows no request (requests = 0), so the reading cannot show: "
+                                  f"{', '.join(chk.breaks)} hold")
         return Verdict("violated", "explorer", f"under {key}={value}", secs,
                        detail=f"the reading breaks none of {', '.join(chk.breaks)}: the prediction is wrong")
 
 
-def _task(sc: Scenario, task: tuple[str, str], depth: int, only: set[str] | None, progress: bool, k: int = 2) -> Any:
-    import sys
-
+def _task(sc: Scenario, task: tuple[str, str], depth: int, only: set[str] | None, progress: Progress | None,
+          k: int = 2) -> Any:
+    """One profile's explorer work or z3 work, in this process or a worker
+    (whose progress, if any, goes to the parent's queue)."""
     from ._z3 import run_z3
 
+    if progress is None and _RELAY is not None:
+        progress = _Relay(_RELAY)
     profile, kind = task
-    checker = Checker(sc, sys.stderr if progress else None, False, depth, only)
+    checker = Checker(sc, progress, False, depth, only)
+    checker.task = f"{profile} {kind}"
+    if progress is not None:
+        progress.event(checker.task, "start", "")
     if kind == "explore":
         return checker.check_profile(profile)
-    checker.log(f"[{profile}] z3: deriving the relation, induction" + (f", k-induction to k={k}" if k >= 2 else "")
-                + (f", BMC to depth {depth}" if depth else ""))
-    res = run_z3(sc, profile, depth, k)
-    checker.log(f"[{profile}] z3: {res.paths:,} paths, {len(res.proved)} proved, {res.seconds:.1f}s")
-    return res
+    return run_z3(sc, profile, depth, k, log=checker.log)
 
 
 def merge_z3(rep: ProfileReport, res: Any) -> None:
@@ -1111,30 +1230,44 @@ def _judges_steps(c: Any) -> bool:
     return isinstance(c, (Invariant, StepInvariant, Response)) or (isinstance(c, Capability) and bool(c.always))
 
 
-def killers(sc: Scenario, mutant: str, profile: str = "mm") -> list[tuple[str, int]]:
-    """Every property a mutant breaks (a full exploration), with run lengths."""
-    todo = [r for r in REGISTRY if profile in r.profiles and any(_judges_steps(c) for c in r.checks)]
+def _killing_props(profile: str, among: Iterable[str] | None) -> list[Requirement]:
+    """The properties that can kill a mutant under ``profile`` (only those
+    of ``among`` when given)."""
+    keep = None if among is None else set(among)
+    return [r for r in REGISTRY if profile in r.profiles and (keep is None or r.id in keep)
+            and any(_judges_steps(c) for c in r.checks)]
+
+
+def _violations(sc: Scenario, profile: str, todo: list[Requirement], mutant: str | None,
+                stop: bool) -> Iterable[tuple[str, Run]]:
     checker = Checker(sc, None, False, 0, None, mutant)
-    main = checker.main_pass(sc, profile, todo)
-    res = []
+    main = checker.main_pass(sc, profile, todo, stop=stop)
     for r in todo:
         v = main.verdicts.get(r.id)
         if v is None and isinstance(r.checks[0], Response):
             v = checker.check_response(r, r.checks[0], profile, main)
         if v is not None and v.status == "violated" and v.runs:
-            res.append((r.id, len(v.runs[0].inputs)))
-    return res
+            yield r.id, v.runs[0]
 
 
-def kill(sc: Scenario, mutant: str, profile: str = "mm") -> tuple[str, Run] | None:
-    """The first property (shortest counterexample) that a mutant breaks, with its run."""
-    todo = [r for r in REGISTRY if profile in r.profiles and any(_judges_steps(c) for c in r.checks)]
-    checker = Checker(sc, None, False, 0, None, mutant)
-    main = checker.main_pass(sc, profile, todo, stop=True)
-    for r in todo:
-        v = main.verdicts.get(r.id)
-        if v is None and isinstance(r.checks[0], Response):
-            v = checker.check_response(r, r.checks[0], profile, main)
-        if v is not None and v.status == "violated" and v.runs:
-            return r.id, v.runs[0]
-    return None
+def holding(sc: Scenario, profile: str = "mm") -> list[str]:
+    """The properties that can kill a mutant and that the unmutated model
+    keeps: a property the profile itself breaks (INV-RR under ikev2) would
+    "kill" every mutant and tell nothing about it."""
+    todo = _killing_props(profile, None)
+    broken = {rid for rid, _ in _violations(sc, profile, todo, None, stop=False)}
+    return [r.id for r in todo if r.id not in broken]
+
+
+def killers(sc: Scenario, mutant: str, profile: str = "mm", among: Iterable[str] | None = None) -> list[tuple[str, int]]:
+    """Every property (of ``among``, default all) a mutant breaks (a full
+    exploration), with run lengths."""
+    todo = _killing_props(profile, among)
+    return [(rid, len(run.inputs)) for rid, run in _violations(sc, profile, todo, mutant, stop=False)]
+
+
+def kill(sc: Scenario, mutant: str, profile: str = "mm", among: Iterable[str] | None = None) -> tuple[str, Run] | None:
+    """The first property (of ``among``, default all; shortest
+    counterexample) that a mutant breaks, with its run."""
+    todo = _killing_props(profile, among)
+    return next(iter(_violations(sc, profile, todo, mutant, stop=True)), None)

@@ -22,12 +22,24 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from ipsecmm.model import Input, Model, World, quiescent
 
 StateHook = Callable[[int, World], None]
+#: the explorer reads its clock every this many expanded states: cheap (a few
+#: milliseconds of work apart) and often enough to stop within a fraction of
+#: a second of a time limit
+CLOCK_EVERY = 256
 EdgeHook = Callable[[int, World, Input, int, World], None]
+
+
+class Writer(Protocol):
+    """Where progress lines go: a terminal, or anything with ``write``."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
 
 
 class StopSearch(Exception):
@@ -73,8 +85,9 @@ class Explorer:
     model: Model
     max_states: int | None = None
     max_seconds: float | None = None
-    progress: TextIO | None = None  # where to print progress (a terminal), or None
+    progress: Writer | None = None  # where to print progress (a terminal), or None
     start: World | None = None  # search from here instead of the initial world
+    clock: Callable[[], float] = time.perf_counter  # seconds; tests pass a fake one
     worlds: list[World] = field(default_factory=list)
     parent: list[int] = field(default_factory=list)
     via: list[Input | None] = field(default_factory=list)
@@ -84,13 +97,15 @@ class Explorer:
     def run(self, on_state: StateHook | None = None, on_edge: EdgeHook | None = None) -> ExploreStats:
         m = self.model
         stats = ExploreStats(m.prof.name, m.sc.name)
-        started = time.perf_counter()
+        clock = self.clock
+        started = clock()
         w0 = m.canonical(self.start if self.start is not None else m.initial())
         self._add(w0, -1, None, 0)
         last_report = started
         frontier = [0]
         depth = 0
         transitions = 0
+        expanded = 0
         # The model interns the worlds it returns (``model._succ``), so a world
         # reached again is usually the very object stored: look it up by
         # identity first, and hash the whole world only when that fails.  Only
@@ -106,6 +121,17 @@ class Explorer:
             while frontier:
                 nxt: list[int] = []
                 for i in frontier:
+                    expanded += 1
+                    if not expanded % CLOCK_EVERY:
+                        # One level of a large search takes minutes: read the
+                        # clock within levels too, so a time limit holds.
+                        now = clock()
+                        if self.max_seconds is not None and now - started > self.max_seconds:
+                            stats.stopped = f"time limit {self.max_seconds:g}s reached"
+                            break
+                        if self.progress is not None and now - last_report >= 1.0:
+                            last_report = now
+                            self._report(depth, len(frontier), now - started)
                     w = worlds[i]
                     succ = successors(w)
                     if not succ:
@@ -140,26 +166,29 @@ class Explorer:
                 if nxt:
                     depth += 1
                 frontier = nxt
-                now = time.perf_counter()
+                now = clock()
                 if self.max_seconds is not None and now - started > self.max_seconds and frontier:
                     stats.stopped = f"time limit {self.max_seconds:g}s reached"
                     break
                 if self.progress is not None and now - last_report >= 1.0:
                     last_report = now
-                    rate = len(worlds) / (now - started)
-                    print(f"  depth {depth}: {len(worlds)} states, frontier {len(frontier)}, {rate:,.0f} states/s",
-                          file=self.progress, flush=True)
+                    self._report(depth, len(frontier), now - started)
         except StopSearch:
             stats.stopped = "stopped by a hook"
         finally:
             if gc_was:
                 gc.enable()
-        stats.seconds = time.perf_counter() - started
+        stats.seconds = clock() - started
         stats.transitions = transitions
         stats.states = len(worlds)
         stats.max_depth = depth
         stats.complete = not stats.stopped
         return stats
+
+    def _report(self, depth: int, frontier: int, elapsed: float) -> None:
+        rate = len(self.worlds) / elapsed if elapsed > 0 else 0.0
+        print(f"  depth {depth}: {len(self.worlds):,} states, frontier {frontier:,}, {rate:,.0f} states/s",
+              file=self.progress, flush=True)
 
     def _add(self, w: World, parent: int, inp: Input | None, depth: int) -> int:
         j = len(self.worlds)

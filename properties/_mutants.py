@@ -22,6 +22,17 @@ class Mutant:
     mistake: str
     apply: Callable[[Model], None]
 
+    def changes(self, m: Model) -> bool:
+        """Apply the mutant to ``m`` and say whether any row changed.  The
+        mutants rewrite rows by their guards, and a profile may have none of
+        the rows a mutant rewrites (ikev2 never removes an address): such a
+        mutant is the profile itself, so it cannot be killed and must not be
+        counted as surviving."""
+        before = {role: list(rows) for role, rows in m.rows_list.items()}
+        self.apply(m)
+        return any(len(rows) != len(before[role]) or any(a is not b for a, b in zip(rows, before[role], strict=True))
+                   for role, rows in m.rows_list.items())
+
 
 def _rewrite(m: Model, change: Callable[[Row], Row | None]) -> None:
     """Replace or drop rows (``change`` returns the new row, or None to drop)
@@ -189,7 +200,10 @@ def _refuse_ike_update(m: Model) -> None:
                  mach.e_refuse(Reason.POLICY, Kind.UPDATE), RState.READY)
     rows = m.rows_list[Role.RESPONDER]
     group = [k for k, r in enumerate(rows) if r.trigger == Trigger.RECV_UPDATE and r.src == RState.READY]
-    last_check = max(k for k in group if rows[k].effect.reason is not None)
+    checks = [k for k in group if rows[k].effect.reason is not None]
+    if not checks:  # a profile without UPDATE (ikev2): nothing to break
+        return
+    last_check = max(checks)
     m.rows_list[Role.RESPONDER] = rows[:last_check + 1] + [refuse] + rows[last_check + 1:]
     m.index_rows()
 

@@ -169,7 +169,7 @@ both_move = {"true" if side == 1 else "false"}
     return parse_scenario(text, f"<multihomed {many} {n_addrs}>")
 
 
-def capacity(profile: str, n_addrs: int, side: int = 0) -> tuple[int, Run]:
+def capacity(profile: str, n_addrs: int, side: int = 0) -> tuple[int, Run | None]:
     """The most addresses of ``side`` that one SA holds at once on both peers
     under ``profile``, measured by exploring a one-SA scenario where that side
     has ``n_addrs`` addresses and may add them; and the shortest run there."""
@@ -191,7 +191,10 @@ def capacity(profile: str, n_addrs: int, side: int = 0) -> tuple[int, Run]:
     if best > 1:
         run = Run(sc, profile, ex.run_to(where), label=f"witness: one SA carries {best} {who} addresses")
     else:
-        run = attempt_run(sc, profile, Action.ADD, peer=side)
+        attempt = attempt_run(sc, profile, Action.ADD, peer=side)
+        if attempt is None:
+            return best, None
+        run = attempt
         run.label = f"an SA never carries a second {who} address: the attempt"
     return best, run
 
@@ -214,4 +217,4 @@ def sa_count(profile: str, up_to: int = 4) -> Verdict:
     return Verdict("holds" if ok else "violated", "structural", f"m x n up to {up_to} x {up_to}, measured on both sides",
                    value={"child_sas": table, "capacity": {"initiator": caps[0], "responder": caps[1]}},
                    detail=f"{caps_text}; CHILD_SAs needed: {detail}",
-                   runs=[measured[(0, up_to)][1], measured[(1, up_to)][1]])
+                   runs=[run for run in (measured[(0, up_to)][1], measured[(1, up_to)][1]) if run is not None])

@@ -251,14 +251,17 @@ def _implies(m: Model, w: World, *, inv: Invariant) -> Any:
 K_DEFAULT = 2
 
 
-def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT) -> Z3Result:
+def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT,
+           log: Callable[[str], None] | None = None) -> Z3Result:
     """Induction for every state invariant, then k-induction up to ``k`` for
     those it did not prove; with ``depth`` > 0, bounded model checking to
     that depth for every one still unproved (the shortest counterexample, or
-    none)."""
+    none).  ``log`` hears what it is doing (a check's progress)."""
+    say = log or (lambda text: None)
     t0 = time.perf_counter()
     res = Z3Result(profile, depth=depth, k=k)
     try:
+        say("deriving the relation from the tables")
         m = Model(sc, get_profile(profile, sc.options))
         eng = Z3Engine(m)
         res.paths = len(eng.enc.paths)
@@ -266,6 +269,7 @@ def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT) -> Z3
         invs = invariants()
         cands = {rid: eng.state(partial(_implies, inv=inv)) for rid, inv in invs.items()}
         cands.update({name: eng.state(f) for name, f in LEMMAS.items()})
+        say(f"induction: {len(cands)} invariants and lemmas over {res.paths:,} paths")
         survivors, res.fell = eng.houdini(cands)
         res.types = eng.type_failure
         res.dropped = eng.enc.dropped
@@ -275,6 +279,7 @@ def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT) -> Z3
             assume = [cands[name] for name in survivors]
             for rid in invs:
                 if rid not in res.proved:
+                    say(f"k-induction up to k={k}: {rid}")
                     found = eng.k_induction(cands[rid], assume, k)
                     if found is not None:
                         res.k_proved[rid] = found
@@ -282,6 +287,7 @@ def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT) -> Z3
         if depth > 0:
             for rid in invs:
                 if rid not in res.proved and rid not in res.k_proved:
+                    say(f"bounded model checking to depth {depth}: {rid}")
                     res.bmc_depth[rid] = eng.bmc(z3.Not(cands[rid]), depth)
     except Exception as exc:  # pragma: no cover - reported, never a pass
         res.error = f"{type(exc).__name__}: {exc}"

@@ -191,4 +191,4 @@ def test_explain_prints_the_run(capsys):
 
 def test_explain_unknown_id(capsys):
     assert main(["explain", "NOPE-1"]) == 2
-    assert "unknown requirement 'NOPE-1'" in capsys.readouterr().err
+    assert "unknown requirement NOPE-1 (ipsecmm requirements lists them)" in capsys.readouterr().err
