@@ -317,13 +317,15 @@ def request_for(m: Model, ps: PeerState, p: int, x: MInput) -> Msg:
         # RFC 4555 3.6: one list of the node's other addresses, for the IKE_SA,
         # replacing the last one.  Asked to add or remove an address, all a
         # MOBIKE node can do is announce it or stop announcing it.
+        # The list names the node's own addresses only: an address it does
+        # not have is not one it can announce.
         listed = x.addrs
         act = Action(x.trigger.value)
         if act == Action.ADD:
             listed = alt_of(ps.sad[0], p) | ops.bit(x.new)
         elif act == Action.REMOVE:
             listed = alt_of(ps.sad[0], p) & ~ops.bit(x.old)
-        return msg._replace(sa=0, old=NOADDR, new=NOADDR, addrs=listed)
+        return msg._replace(sa=0, old=NOADDR, new=NOADDR, addrs=listed & m.owned[p])
     if kind == Kind.PROBE:
         # The address under test sends it (RFC 4555 3.7); it is also all that
         # MOBIKE has to ask about an address before using it (draft 10.1.1).

@@ -121,26 +121,40 @@ class Z3Engine:
             else:
                 fell[name] = "false in the initial state"
         after = {name: self.next_of(f) for name, f in alive.items()}
+        # Two queries per round, each simpler than their disjunction: the
+        # candidates after a step that stays inside the domains, then the
+        # domains themselves.  Both unsatisfiable: (domains and candidates)
+        # is inductive.
         while True:
             s = self.solver(JOINT_TIMEOUT_MS)
-            s.add(self.dom, self.T, *alive.values(),
-                  z3.Or(z3.Not(self.dom_next), *(z3.Not(after[n]) for n in alive)))
+            s.add(self.dom, self.T, self.dom_next, *alive.values(), z3.Or(*(z3.Not(after[n]) for n in alive)))
             r = s.check()
-            if r == z3.unsat:
-                break
             bad: dict[str, str] = {}
             if r == z3.sat:
                 cti = s.model()
                 for name in alive:
                     if z3.is_false(cti.eval(after[name], model_completion=True)):
                         bad[name] = "not inductive, even with the other candidates as lemmas"
-                if not bad:
-                    self.type_failure = self._type_broken(cti)
-                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
-            if not bad:
+            if r == z3.unknown or (r == z3.sat and not bad):
                 bad = self._one_by_one(alive, after)
                 if not bad:
-                    self.type_failure = "the solver could not decide the type invariants"
+                    self.type_failure = "the solver could not decide the candidates"
+                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
+            if not bad:
+                t = self.solver(JOINT_TIMEOUT_MS)
+                t.add(self.dom, self.T, *alive.values(), z3.Not(self.dom_next))
+                rt = t.check()
+                if rt == z3.unsat:
+                    break
+                if rt == z3.unknown:
+                    self.type_failure = f"the solver could not decide the type invariants ({t.reason_unknown()})"
+                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
+                cti = t.model()
+                for name in alive:
+                    if z3.is_false(cti.eval(after[name], model_completion=True)):
+                        bad[name] = "not inductive, even with the other candidates as lemmas"
+                if not bad:
+                    self.type_failure = self._type_broken(cti)
                     return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
             for name, why in bad.items():
                 del alive[name]
@@ -172,7 +186,7 @@ class Z3Engine:
         bad = {}
         for name in alive:
             s = self.solver()
-            s.add(self.dom, self.T, *alive.values(), z3.Not(after[name]))
+            s.add(self.dom, self.T, self.dom_next, *alive.values(), z3.Not(after[name]))
             r = s.check()
             if r == z3.sat:
                 bad[name] = "not inductive, even with the other candidates as lemmas"

@@ -251,7 +251,7 @@ def test_scenario_by_built_in_name_from_any_directory(tmp_path, monkeypatch, cap
 def test_the_repeatable_scenario_of_vectors_takes_names(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["vectors", "--scenario", "fallback", "--scenario", "fallback", "--out", "out"]) == 2
-    assert "two scenarios share a name" in _one_line(capsys, "vectors")
+    assert "fallback is also the name of" in _one_line(capsys, "vectors")
 
 
 def test_every_scenario_the_docs_name_is_found_from_any_directory(tmp_path, monkeypatch):
