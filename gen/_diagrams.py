@@ -36,6 +36,7 @@ messages in flight, which stays small whatever the scenario.
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 from collections import Counter, deque
@@ -76,6 +77,7 @@ STATES: dict[Role, type[IntEnum]] = {Role.INITIATOR: IState, Role.RESPONDER: RSt
 MAX_NODES = 300
 
 FIRED = "#c53030"
+INK = "#1a202c"  # text and message arrows
 FIRED_FILL = "#fed7d7"
 STATE_FILL = "#ebf4ff"
 UNREACHED_FILL = "#f7fafc"
@@ -96,6 +98,15 @@ def q(text: str) -> str:
 def h(text: str) -> str:
     """Text inside a Graphviz HTML-like label, or inside SVG."""
     return html.escape(text, quote=True)
+
+
+def css_id(*parts: str) -> str:
+    """An id for SVG and HTML that a CSS selector can name as it is.  Names
+    come from file stems and requirement IDs (``run-INV-RR.ikev2-1``,
+    ``FIND-4.1-ORDER``), where a dot would read as a class in ``#id .x``: only
+    letters, digits, '-' and '_' are kept, and the id starts with a letter."""
+    text = re.sub(r"[^A-Za-z0-9_-]", "_", "-".join(parts))
+    return text if text[:1].isalpha() else "x" + text
 
 
 def _attrs(pairs: Iterable[tuple[str, str]]) -> str:
@@ -143,6 +154,7 @@ def machine_dot(rows: Sequence[Row], role: Role, name: str, title: str,
     """The DOT text of one machine.  ``fired`` maps row indices to the steps
     of a run that fired them: those rows are drawn highlighted."""
     states = STATES[role]
+    name = css_id(name)
     fired = fired or {}
     reach = entered(rows, states)
     graph = _attrs([("id", q(name)), ("rankdir", "LR"), ("nodesep", "0.15"), ("ranksep", "1.4"),
@@ -341,6 +353,7 @@ _NOTE_STYLE = {
 def sequence_svg(run: Run, uid: str) -> str:
     """The run as a message sequence chart (SVG).  ``uid`` prefixes the ids
     inside, so that several charts can share one HTML page."""
+    uid = css_id(uid)
     steps = _chart_items(run)
     width = lambda text: len(text) * CHAR_W + 16  # noqa: E731 - a layout formula, named once
     msgs = [it for _, items in steps for it in items if it.kind in ("msg", "lost")]
@@ -372,7 +385,7 @@ def sequence_svg(run: Run, uid: str) -> str:
     total_w = right - left
     css = (f"#{uid} .actor{{fill:#ebf4ff;stroke:#2b6cb0}} #{uid} .life{{stroke:#a0aec0;stroke-dasharray:4 4}} "
            f"#{uid} .sep{{stroke:#edf2f7}} #{uid} .step{{fill:#718096;font-size:11px}} "
-           f"#{uid} .msg{{stroke:#1a202c;stroke-width:1.4}} #{uid} .lost{{stroke:{FIRED};stroke-width:1.4;stroke-dasharray:6 3}}")
+           f"#{uid} .msg{{stroke:{INK};stroke-width:1.4}} #{uid} .lost{{stroke:{FIRED};stroke-width:1.4;stroke-dasharray:6 3}}")
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{h(uid)}" class="msc" width="{total_w:.0f}" height="{height:.0f}" '
         f'viewBox="{left:.1f} 0 {total_w:.1f} {height:.1f}" font-family="DejaVu Sans Mono, Liberation Mono, monospace" '
@@ -380,7 +393,7 @@ def sequence_svg(run: Run, uid: str) -> str:
         f"<title>{h(run.label or 'run')}</title>",
         f"<style>{css}</style>",
         f'<defs><marker id="{h(uid)}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
-        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1a202c"/></marker></defs>',
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{INK}"/></marker></defs>',
         f'<rect x="{left:.1f}" y="0" width="{total_w:.1f}" height="{height:.1f}" fill="#ffffff"/>',
         *head,
         *body,
@@ -527,6 +540,7 @@ def state_dot(g: StateGraph, region: set[int], name: str, title: str, path: Sequ
     """The region's states and the transitions between them.  ``path``: the
     states of a run, whose transitions are highlighted."""
     m = g.model
+    name = css_id(name)
     on_path = set(pairwise(path))
     title += "\neach state: its explorer index and depth, then initiator/responder states of I and R, then the messages in flight"
     lines = [
@@ -609,6 +623,7 @@ def summary(g: StateGraph, region: set[int] | None = None, cap: int = MAX_NODES)
 def summary_dot(g: StateGraph, name: str, title: str, region: set[int] | None = None) -> str:
     """The quotient graph of the clusters: small whatever the scenario."""
     sizes, edges = _cluster_counts(g, region)
+    name = css_id(name)
     lines = [
         f"digraph {q(name)} {{",
         f"  graph [id={q(name)}, rankdir=TB, fontname=\"Helvetica\", fontsize=14, labelloc=t, label={q(title)}];",

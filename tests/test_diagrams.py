@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from browser import count_colour, screenshot
 
 from ipsecmm._files import owned_files
 from ipsecmm.cli import main
@@ -48,6 +49,14 @@ def rr_run() -> Run:
     m = Model(sc, "mm")
     return Run(sc, "mm", [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(0), deliver(1), deliver(0), deliver(1)],
                label="update via return routability")
+
+
+def inv_rr_run() -> Run:
+    """The ikev2 counterexample to INV-RR: R answers a CREATE for the wifi
+    address and sends web2's traffic there without verifying it."""
+    sc = default_scenario()
+    m = Model(sc, "ikev2")
+    return Run(sc, "ikev2", [act(m, Action.CREATE, "web2", new="a2"), deliver(0)], label="counterexample to INV-RR")
 
 
 # --------------------------------------------------------------------------- machines
@@ -359,3 +368,30 @@ def test_diagrams_verb_rejects_a_file_that_is_not_a_run(tmp_path, capsys):
     bad.write_text("{")
     assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "not JSON" in capsys.readouterr().err
+
+
+def test_standalone_drawings_of_a_run_render_in_a_browser(tmp_path):
+    """``diagrams --run runs/INV-RR.ikev2.json`` names its files after the run
+    file, dots included; every SVG must still paint its boxes and arrows."""
+    saved = tmp_path / "INV-RR.ikev2.json"
+    saved.write_text(json.dumps({"requirement": "INV-RR", "runs": [inv_rr_run().to_json()]}))
+    out = tmp_path / "out"
+    assert main(["diagrams", "--run", str(saved), "--out", str(out)]) == 0
+    svgs = sorted(out.glob("*.svg"))
+    assert {p.name for p in svgs} >= {"run-INV-RR.ikev2-1-sequence.svg", "run-INV-RR.ikev2-1-R-responder.svg"}
+    for svg in svgs:
+        root = ET.parse(svg).getroot()
+        ids = [el.get("id") for el in root.iter() if el.get("id")]
+        assert ids and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", i) for i in ids), svg.name
+        rows = screenshot(tmp_path, svg.as_uri(), 900, 700)
+        # Every drawing fills its boxes (actors, states) with the same light blue.
+        assert count_colour(rows, bytes.fromhex(D.STATE_FILL[1:])) > 3000, f"{svg.name}: no box painted"
+        if svg.name.endswith("-sequence.svg"):
+            assert count_colour(rows, b"\x00\x00\x00") < 2000, "black boxes: the chart's CSS did not apply"
+            # The message arrow is painted along its whole length (its stroke comes from the CSS).
+            left = float(root.get("viewBox").split()[0])
+            line = root.find(".//{http://www.w3.org/2000/svg}line[@class='msg']")
+            x1, x2, y = float(line.get("x1")) - left, float(line.get("x2")) - left, float(line.get("y1"))
+            xs = range(int(min(x1, x2)) + 10, int(max(x1, x2)) - 10)
+            dark = [x for x in xs if min(sum(rows[r][3 * x:3 * x + 3]) for r in (int(y) - 1, int(y))) < 3 * 160]
+            assert len(dark) > 0.9 * len(xs), f"the message arrow is not drawn ({len(dark)} of {len(xs)} pixels)"
