@@ -308,18 +308,26 @@ CHAR_W = 7.2  # advance of a 12px monospace glyph (DejaVu Sans Mono, Liberation 
 LINE_H = 26
 
 
+CAPTION_LINE_H = 15
+VIOLATION_FILL = "#fff5f5"
+
+
 @dataclass
 class _Item:
-    kind: str  # msg | lost | note | span
+    kind: str  # msg | lost | note | span | caption
     text: str
     peer: int = 0  # sender (msg, lost) or the peer a note is over
     style: str = "note"
+    detail: str = ""  # caption: what the step changed
 
 
 def _chart_items(run: Run) -> list[tuple[int, list[_Item]]]:
     m = run.model()
+    bad = run.violation()
     steps = []
-    for n, (w, inp, events, _) in enumerate(run.replay(), 1):
+    if bad is not None and bad[0] == 0:
+        steps.append((0, [_Item("caption", f"✗ {bad[1]}")]))
+    for n, (w, inp, events, w2) in enumerate(run.replay(), 1):
         who, what = render.input_(m, w, inp)
         items: list[_Item] = []
         if inp.kind == InKind.ACT:
@@ -337,8 +345,22 @@ def _chart_items(run: Run) -> list[tuple[int, list[_Item]]]:
                 text = render.event(m, ev)
                 if text:
                     items.append(_Item("note", text, ev.peer, "refuse" if ev.what == "refuse" else "timer"))
+        if bad is not None and bad[0] == n:
+            # The messages alone do not show what went wrong: say what fails,
+            # and what the step changed in the databases.
+            changes = "; ".join(render.world_diff(m, w, w2))
+            items.append(_Item("caption", f"✗ step {n}: {bad[1]}", detail=f"after it: {changes}" if changes else ""))
         steps.append((n, items))
     return steps
+
+
+def _caption_lines(it: _Item, chars: int) -> list[str]:
+    import textwrap
+
+    lines = textwrap.wrap(it.text, chars)
+    if it.detail:
+        lines += textwrap.wrap(it.detail, chars, subsequent_indent="  ")
+    return lines
 
 
 _NOTE_STYLE = {
@@ -367,13 +389,29 @@ def sequence_svg(run: Run, uid: str) -> str:
     span_w = max([gap + 2 * 60] + [width(it.text) for it in spans])
     left = min(x_i - half, mid - span_w / 2) - 10
     right = max(x_r + half, mid + span_w / 2) + 10
+    chars = int((span_w - 16) // CHAR_W)  # a caption wraps to the width of the spans
+    bad = run.violation()
     body: list[str] = []
     y = 70.0
     for n, items in steps:
-        body.append(f'<text x="{left + 4:.1f}" y="{y + 4:.1f}" class="step">{n}</text>')
+        top = y
+        marked = bad is not None and bad[0] == n
+        part = [f'<text x="{left + 4:.1f}" y="{y + 4:.1f}" class="step{" bad" if marked else ""}">{n}</text>']
         for it in items:
-            body.extend(_chart_item(it, uid, x_i, x_r, mid, y, width(it.text), span_w))
-            y += LINE_H
+            if it.kind == "caption":
+                lines = _caption_lines(it, chars)
+                part.extend(_caption(lines, mid, y, span_w))
+                y += LINE_H + CAPTION_LINE_H * (len(lines) - 1)
+            else:
+                part.extend(_chart_item(it, uid, x_i, x_r, mid, y, width(it.text), span_w))
+                y += LINE_H
+        if marked:
+            # The step where the property fails, as a band behind everything it drew
+            # (between the separators above and below it).
+            body.append(f'<rect id="{uid}-violation" class="violation" x="{left:.1f}" y="{top - 13:.1f}" '
+                        f'width="{right - left:.1f}" height="{y - top:.1f}"/>')
+            body.append(f'<rect x="{left:.1f}" y="{top - 13:.1f}" width="3" height="{y - top:.1f}" fill="{FIRED}"/>')
+        body.extend(part)
         body.append(f'<line x1="{left + 28:.1f}" y1="{y - 13:.1f}" x2="{right:.1f}" y2="{y - 13:.1f}" class="sep"/>')
     height = y + 10
     head = []
@@ -385,7 +423,8 @@ def sequence_svg(run: Run, uid: str) -> str:
     total_w = right - left
     css = (f"#{uid} .actor{{fill:#ebf4ff;stroke:#2b6cb0}} #{uid} .life{{stroke:#a0aec0;stroke-dasharray:4 4}} "
            f"#{uid} .sep{{stroke:#edf2f7}} #{uid} .step{{fill:#718096;font-size:11px}} "
-           f"#{uid} .msg{{stroke:{INK};stroke-width:1.4}} #{uid} .lost{{stroke:{FIRED};stroke-width:1.4;stroke-dasharray:6 3}}")
+           f"#{uid} .msg{{stroke:{INK};stroke-width:1.4}} #{uid} .lost{{stroke:{FIRED};stroke-width:1.4;stroke-dasharray:6 3}} "
+           f"#{uid} .violation{{fill:{VIOLATION_FILL}}} #{uid} .step.bad{{fill:{FIRED};font-weight:bold}}")
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{h(uid)}" class="msc" width="{total_w:.0f}" height="{height:.0f}" '
         f'viewBox="{left:.1f} 0 {total_w:.1f} {height:.1f}" font-family="DejaVu Sans Mono, Liberation Mono, monospace" '
@@ -399,6 +438,15 @@ def sequence_svg(run: Run, uid: str) -> str:
         *body,
         "</svg>",
     ]) + "\n"
+
+
+def _caption(lines: list[str], mid: float, y: float, w: float) -> list[str]:
+    height = 21 + CAPTION_LINE_H * (len(lines) - 1)
+    spans = "".join(f'<tspan x="{mid - w / 2 + 8:.1f}" dy="{0 if k == 0 else CAPTION_LINE_H}">{h(line)}</tspan>'
+                    for k, line in enumerate(lines))
+    return [f'<rect x="{mid - w / 2:.1f}" y="{y - 15:.1f}" width="{w:.1f}" height="{height}" rx="3" '
+            f'fill="{FIRED_FILL}" stroke="{FIRED}" stroke-width="1.5"/>',
+            f'<text class="caption" y="{y:.1f}" fill="{FIRED}">{spans}</text>']
 
 
 def _chart_item(it: _Item, uid: str, x_i: float, x_r: float, mid: float, y: float, w: float,

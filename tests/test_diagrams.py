@@ -19,7 +19,8 @@ from ipsecmm._files import owned_files
 from ipsecmm.cli import main
 from ipsecmm.gen import _diagrams as D
 from ipsecmm.model import PROFILE_NAMES, Action, IState, Model, Role, RState, builtin_scenario, default_scenario
-from ipsecmm.properties import Checker, Run
+from ipsecmm.properties import Checker, Run, by_id
+from ipsecmm.properties._check import violation_extra
 
 from helpers import act, deliver
 
@@ -56,7 +57,8 @@ def inv_rr_run() -> Run:
     address and sends web2's traffic there without verifying it."""
     sc = default_scenario()
     m = Model(sc, "ikev2")
-    return Run(sc, "ikev2", [act(m, Action.CREATE, "web2", new="a2"), deliver(0)], label="counterexample to INV-RR")
+    return Run(sc, "ikev2", [act(m, Action.CREATE, "web2", new="a2"), deliver(0)], label="counterexample to INV-RR",
+               extra=violation_extra("INV-RR", 2, "state", by_id()["INV-RR"].property))
 
 
 # --------------------------------------------------------------------------- machines
@@ -257,6 +259,41 @@ def test_sequence_chart_draws_losses_and_notes():
     assert "retransmission timer fires" in texts
 
 
+def test_a_counterexample_marks_the_step_where_it_fails():
+    run = inv_rr_run()
+    root = ET.fromstring(D.sequence_svg(run, "c"))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    band = root.find(".//s:rect[@class='violation']", ns)
+    assert band is not None and band.get("id") == "c-violation"
+    top, bottom = float(band.get("y")), float(band.get("y")) + float(band.get("height"))
+    # The band holds step 2 (the delivery R answers and starts sending to a2), not step 1.
+    steps = {t.text: float(t.get("y")) for t in root.findall(".//s:text", ns) if "step" in (t.get("class") or "")}
+    assert top < steps["2"] < bottom and not top < steps["1"] < bottom
+    assert [t.text for t in root.findall(".//s:text[@class='step bad']", ns)] == ["2"]
+    (arrow,) = root.findall(".//s:line[@class='msg']", ns)
+    assert top < float(arrow.get("y1")) < bottom
+    caption = " ".join(t.text or "" for t in root.findall(".//s:text[@class='caption']/s:tspan", ns))
+    assert caption.startswith("✗ step 2: INV-RR fails in the state this step enters")
+    assert "a peer sends only to addresses verified" in caption and "out{a2}" in caption
+    lines = run.table().splitlines()
+    assert lines[2].startswith("  2✗ net") and not lines[1].startswith("  1✗")
+    assert lines[3].split() == ["✗", *run.violation()[1].split()]
+    assert "Note over I,R: ✗ step 2: INV-RR fails" in run.mermaid()
+    # A run that records no failure (a witness) is drawn without any mark.
+    plain = Run(run.scenario, run.profile, run.inputs)
+    plain_svg = D.sequence_svg(plain, "c")
+    assert 'class="violation"' not in plain_svg and "✗" not in plain_svg + plain.table() + plain.mermaid()
+
+
+def test_a_failing_initial_state_is_marked_before_the_first_step():
+    run = inv_rr_run()
+    run.extra = violation_extra("INV-X", 0, "state", "")
+    assert run.table().splitlines()[1].startswith("  0✗")
+    root = ET.fromstring(D.sequence_svg(run, "c"))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("class") in ("step", "step bad")]
+    assert texts == ["0", "1", "2"]
+
+
 # --------------------------------------------------------------------------- state graphs
 
 
@@ -395,3 +432,4 @@ def test_standalone_drawings_of_a_run_render_in_a_browser(tmp_path):
             xs = range(int(min(x1, x2)) + 10, int(max(x1, x2)) - 10)
             dark = [x for x in xs if min(sum(rows[r][3 * x:3 * x + 3]) for r in (int(y) - 1, int(y))) < 3 * 160]
             assert len(dark) > 0.9 * len(xs), f"the message arrow is not drawn ({len(dark)} of {len(xs)} pixels)"
+            assert count_colour(rows, bytes.fromhex(D.VIOLATION_FILL[1:])) > 5000, "the failing step is not marked"
