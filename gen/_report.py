@@ -42,6 +42,7 @@ from typing import Any
 
 from ipsecmm._files import Output
 from ipsecmm.model import PROFILE_NAMES, Role, Scenario
+from ipsecmm.model import _render as render
 from ipsecmm.properties import REGISTRY, Report, Requirement, Run, Verdict
 
 from . import _diagrams as D
@@ -448,6 +449,8 @@ figure.machine svg { max-width: 100%; height: auto; border: 1px solid var(--line
 .verdict { border-left: 6px solid var(--line); padding: 4px 12px; margin: 10px 0 14px; }
 .verdict .status { font-weight: bold; padding: 1px 8px; border-radius: 3px; }
 .req { border-top: 1px solid var(--line); }
+.legend-tables { display: flex; flex-wrap: wrap; gap: 12px 28px; align-items: flex-start; }
+.legend-tables caption { text-align: left; font-weight: bold; padding-bottom: 2px; }
 """
 
 
@@ -561,20 +564,59 @@ def _machines_html(report: Report, svgs: dict[tuple[str, Role], str]) -> str:
     return "\n".join(out)
 
 
-def _run_html(run: Run, uid: str, run_file: str | None) -> str:
+def scenarios_shown(report: Report) -> list[Scenario]:
+    """The report's scenario, then every other scenario a run is on (a search
+    plan may take another built-in one), once each: the names in their runs
+    are explained by their own legend."""
+    res: list[Scenario] = []
+    keys: list[tuple[str, list[str]]] = []
+    runs = [run for r in REGISTRY for pr in report.profiles if (v := pr.verdicts.get(r.id)) for run in v.runs]
+    for sc in [report.scenario, *(run.scenario for run in runs)]:
+        key = (sc.name, render.legend(sc))
+        if key not in keys:
+            keys.append(key)
+            res.append(sc)
+    return res
+
+
+def legend_anchor(shown: Sequence[Scenario], sc: Scenario) -> str:
+    key = render.legend(sc)
+    k = next(n for n, x in enumerate(shown) if x.name == sc.name and render.legend(x) == key)
+    return anchor("scenario", str(k))
+
+
+def _table_html(t: render.Table) -> str:
+    head = "".join(f"<th>{e(c)}</th>" for c in t.head)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    return f'<table class="md"><caption>{e(t.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _scenarios_html(shown: Sequence[Scenario]) -> str:
+    out = ['<p class="muted">What the names in the runs stand for: each scenario\'s addresses and SAs, and what '
+           "each peer accepts (its PAD, and its local policy per network).</p>"]
+    for sc in shown:
+        out.append(f'<div class="scenario" id="{legend_anchor(shown, sc)}"><h3>Scenario {e(sc.name)}</h3>'
+                   f'<div class="legend-tables">{"".join(_table_html(t) for t in render.scenario_tables(sc))}</div>'
+                   "</div>")
+    return "\n".join(out)
+
+
+def _run_html(run: Run, uid: str, run_file: str | None, shown: Sequence[Scenario]) -> str:
     title = e(run.label or "run")
     note = f' <span class="muted">({e(run.note)})</span>' if run.note else ""
-    where = f"scenario {run.scenario.name}, profile {run.profile}, {len(run.inputs)} steps"
+    where = (f'<a href="#{legend_anchor(shown, run.scenario)}">scenario {e(run.scenario.name)}</a>, '
+             f"profile {e(run.profile)}, {len(run.inputs)} steps")
     if run.mutant:
-        where += f", mutant {run.mutant}"
+        where += f", mutant {e(run.mutant)}"
     link = f' · <a href="{e(run_file)}">replay file</a>' if run_file else ""
     return (f'<figure class="run" id="{uid}"><figcaption>{title}{note}</figcaption>'
-            f'<p class="muted">{e(where)}{link}</p>'
+            f'<p class="muted">{where}{link}</p>'
             f'<div class="chart">{D.sequence_svg(run, uid + "-chart")}</div>'
             f'<pre class="steps">{e(run.table())}</pre></figure>')
 
 
-def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[tuple[str, str], str]) -> tuple[str, int]:
+def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[tuple[str, str], str],
+                  shown: Sequence[Scenario]) -> tuple[str, int]:
     out = []
     n_runs = 0
     for r in reqs:
@@ -602,7 +644,8 @@ def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[t
             if v.detail:
                 body.append(f"<p>{e(v.detail)}</p>")
             for k, run in enumerate(v.runs, 1):
-                body.append(_run_html(run, anchor("run", r.id, pr.profile, str(k)), run_files.get((r.id, pr.profile))))
+                body.append(_run_html(run, anchor("run", r.id, pr.profile, str(k)), run_files.get((r.id, pr.profile)),
+                                      shown))
                 n_runs += 1
             body.append("</div>")
             part.append("".join(body))
@@ -637,12 +680,14 @@ def build(report: Report, findings: Attachment, coverage: Attachment, svgs: dict
     sc = report.scenario
     profiles = [pr.profile for pr in report.profiles]
     headline = _headline(report)
-    details, n_runs = _details_html(report, reqs, run_files)
-    nav = [("verdicts", "Verdicts"), ("findings", "Findings"), ("machines", "Machines"), ("details", "Details"),
-           ("vectors", "Vectors")] + ([("timings", "Timings")] if timings else [])
+    shown = scenarios_shown(report)
+    details, n_runs = _details_html(report, reqs, run_files, shown)
+    nav = [("verdicts", "Verdicts"), ("scenario", "Scenario"), ("findings", "Findings"), ("machines", "Machines"),
+           ("details", "Details"), ("vectors", "Vectors")] + ([("timings", "Timings")] if timings else [])
     sections = [
         '<section id="verdicts"><h2>Verdict matrix</h2>' + _matrix_html(report, reqs)
         + "<h3>Engines</h3>" + _engines_html(report) + "</section>",
+        '<section id="scenario"><h2>Scenario: what the names stand for</h2>' + _scenarios_html(shown) + "</section>",
         '<section id="findings"><h2>Findings</h2>' + _findings_html(findings) + "</section>",
         '<section id="machines"><h2>Machines</h2>' + _machines_html(report, svgs) + "</section>",
         '<section id="details"><h2>Requirements, verdicts and runs</h2>'
@@ -726,7 +771,13 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
                 text = status_text(v)
                 cells.append(f"**{text}**" if v.status in ("violated", "inconclusive") else text)
         out.append(f"| [{r.id}](#{md_anchor(r.id)}) | {_md_cell(r.sections)} | " + " | ".join(cells) + " |")
-    out += ["", "## Findings", ""]
+    out += ["", "## Scenario: what the names stand for", ""]
+    for shown_sc in scenarios_shown(report):
+        out += [f"### Scenario {shown_sc.name}", ""]
+        for t in render.scenario_tables(shown_sc):
+            out += [f"{t.caption}:", "", "| " + " | ".join(t.head) + " |", "|" + "---|" * len(t.head),
+                    *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in t.rows), ""]
+    out += ["## Findings", ""]
     if findings.present:
         out += [f"From `{findings.shown}`.", "", shift_markdown(str(findings.content)).rstrip(), ""]
     else:
@@ -750,7 +801,8 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
             out.append(line)
             for run in v.runs:
                 out += ["", f"  {run.label or 'run'}" + (f" ({run.note})" if run.note else "")
-                        + f", scenario {run.scenario.name}, {len(run.inputs)} steps"
+                        + f", [scenario {run.scenario.name}](#{md_anchor(f'Scenario {run.scenario.name}')})"
+                        + f", {len(run.inputs)} steps"
                         + (f", replay file `{run_files[(r.id, pr.profile)]}`" if (r.id, pr.profile) in run_files else "")
                         + ":", ""]
                 out += ["  ```mermaid", *("  " + s for s in run.mermaid().splitlines()), "  ```", ""]

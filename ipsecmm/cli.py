@@ -163,6 +163,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     w = rt.initial()
     out = sys.stdout
     print(f"scenario {sc.name} · profile {m.prof.name} · seed {args.seed} · up to {args.steps} steps", file=out)
+    for line in render.legend(sc):
+        print(f"  {line}", file=out)
+    print("initial state:", file=out)
     for line in render.snapshot(m, w):
         print(f"    {line}", file=out)
     step = 0
@@ -383,6 +386,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from ipsecmm.model import _render as render
     from ipsecmm.properties import Checker, by_id
 
     reqs = by_id()
@@ -399,6 +403,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"  note: {r.note}")
     checker = Checker(sc, None, z3_engine=False, only=[rid])
     report = checker.run(profiles)
+    legends = [render.legend(sc)]  # and one for each other scenario a run is on, before its first run
+    print("\n" + "\n".join(f"  {line}" for line in legends[0]))
     for pr in report.profiles:
         v = pr.verdicts[rid]
         print(f"\n[{pr.profile}] {_cell(v)} — {v.engine}" + (f", {v.bound}" if v.bound else ""))
@@ -407,6 +413,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
         for d in v.declared:
             print(f"  rests on a declared limit: {d}")
         for run in v.runs:
+            if render.legend(run.scenario) not in legends:
+                legends.append(render.legend(run.scenario))
+                print("\n".join(f"  {line}" for line in legends[-1]))
             print(f"  {run.label}" + (f" ({run.note})" if run.note else "") + f" — scenario {run.scenario.name}:")
             for line in run.table().splitlines():
                 print(f"    {line}")

@@ -125,6 +125,47 @@ def test_machine_diagrams_are_inline(report, page):
             assert 'class="edge"' in fig.group(1)
 
 
+def table_texts(page: str, container_id: str) -> list[list[list[str]]]:
+    """The tables inside the element with this id: each as rows of cell texts (head row first)."""
+    start = page.index(f'id="{container_id}"')
+    ends = [page.find(mark, start + 1) for mark in ("</section>", ' id="scenario-')]
+    part = page[start:min(e for e in ends if e >= 0)]
+    tables = re.findall(r"<table[^>]*>(.*?)</table>", part, re.S)
+    return [[[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+             for row in re.findall(r"<tr>(.*?)</tr>", t, re.S)] for t in tables]
+
+
+def test_the_names_in_the_runs_are_explained(report, page):
+    """Addresses, SAs, PAD and per-network policy of every scenario a run is
+    on, in HTML and Markdown, and each run links to its scenario's legend."""
+    from ipsecmm.model import _render as render
+
+    shown = R.scenarios_shown(report)
+    assert shown[0] is report.scenario
+    runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
+    assert {run.scenario.name for run in runs} == {sc.name for sc in shown}
+    for k, sc in enumerate(shown):
+        tables = table_texts(page.html, R.anchor("scenario", str(k)))
+        expected = render.scenario_tables(sc)
+        assert tables == [[list(t.head), *map(list, t.rows)] for t in expected]
+        addresses, _, pads, policies = tables
+        assert [row[0] for row in addresses[1:]] == [a.name for a in sc.addresses]
+        assert [row[4] for row in addresses[1:]] == [a.ip for a in sc.addresses]
+        assert [row[5] for row in addresses[1:]] == ["yes" if a.up else "no" for a in sc.addresses]
+        for peer, cfg in zip("IR", sc.peers, strict=True):
+            assert [peer, ",".join(sc.names(cfg.pad))] in pads
+            for net, pol in cfg.networks.items():
+                assert [peer, net, "yes" if pol.accept else "no", "yes" if pol.require_rr else "no",
+                        pol.min_protection.name.lower(), "scenario"] in policies
+        md = page.markdown
+        assert f"### Scenario {sc.name}" in md
+        for t in expected:
+            assert "\n".join("| " + " | ".join(row) + " |" for row in t.rows) in md
+    for run, fig in zip(runs, re.findall(r'<figure class="run" id="[^"]+">(.*?)</figure>', page.html, re.S), strict=True):
+        assert f'<a href="#{R.legend_anchor(shown, run.scenario)}">scenario {run.scenario.name}</a>' in fig
+    assert any(cfg.networks for sc in shown for cfg in sc.peers)  # some policy rows were checked
+
+
 def test_page_needs_nothing_from_outside(page):
     text = page.html
     assert not re.search(r"<script|<link|<iframe|<img|@import|url\(\s*['\"]?(https?:|//)", text, re.I)
