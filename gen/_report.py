@@ -43,7 +43,7 @@ from typing import Any
 from ipsecmm._files import Output
 from ipsecmm.model import PROFILE_NAMES, Role, Scenario
 from ipsecmm.model import _render as render
-from ipsecmm.properties import REGISTRY, Report, Requirement, Run, Verdict
+from ipsecmm.properties import REGISTRY, REPRODUCED, REPRODUCED_MEANING, Report, Requirement, Run, Verdict, reproduced
 
 from . import _diagrams as D
 
@@ -152,8 +152,11 @@ def md_anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-")
 
 
-def status_text(v: Verdict) -> str:
-    return STATUS_TEXT[v.status] + (" (vacuous)" if v.vacuous else "")
+def status_text(v: Verdict, r: Requirement | None = None) -> str:
+    """A verdict as its cell reads; ``r``: the requirement, whose kind may
+    change the word (a finding that holds was reproduced)."""
+    text = REPRODUCED if r is not None and reproduced(r, v) else STATUS_TEXT[v.status]
+    return text + (" (vacuous)" if v.vacuous else "")
 
 
 def verdict_of(report: Report, rid: str, profile: str) -> Verdict | None:
@@ -477,7 +480,7 @@ def _matrix_html(report: Report, reqs: Sequence[Requirement]) -> str:
             classes = f"cell st-{v.status}" + (" vacuous" if v.vacuous else "")
             title = f"{v.engine}" + (f", {v.bound}" if v.bound else "")
             cells.append(f'<td class="{classes}" data-status="{v.status}" data-vacuous="{str(v.vacuous).lower()}" '
-                         f'title="{e(title)}"><a href="#{anchor("v", r.id, p)}">{e(status_text(v))}</a></td>')
+                         f'title="{e(title)}"><a href="#{anchor("v", r.id, p)}">{e(status_text(v, r))}</a></td>')
         rows.append(f'<tr id="{anchor("m", r.id)}"><th scope="row"><a href="#{anchor("req", r.id)}">{e(r.id)}</a></th>'
                     f"<td>{e(r.sections)}</td><td>{e(r.kind)}</td>{''.join(cells)}</tr>")
     counts = []
@@ -495,9 +498,13 @@ def _matrix_html(report: Report, reqs: Sequence[Requirement]) -> str:
         counts.append(f"<li><b>{e(pr.profile)}</b>: {e(', '.join(parts))}</li>")
     legend = "".join(f'<span class="swatch st-{st}" title="{e(STATUS_MEANING[st])}">{e(STATUS_TEXT[st])}</span>'
                      for st in STATUSES)
-    legend += '<span class="swatch vacuous">vacuous</span>'
+    legend += (f'<span class="swatch st-holds" title="{e(REPRODUCED_MEANING)}">{e(REPRODUCED)}</span>'
+               '<span class="swatch vacuous">vacuous</span>')
     return (f'<p class="legend">{legend}<br><span class="muted">A vacuous verdict holds only because its premise '
-            "never occurs in the scenario: it does not count as met. Each cell links to its details.</span></p>"
+            "never occurs in the scenario: it does not count as met. A finding (FIND-*) predicts that a reading of "
+            "the draft breaks a requirement: for a finding, holds means the problem was reproduced (a run shows "
+            f"what the reading leads to), so its cell says <b>{e(REPRODUCED)}</b>. "
+            "Each cell links to its details.</span></p>"
             f'<table id="matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
             f'<ul class="counts">{"".join(counts)}</ul>')
 
@@ -631,7 +638,7 @@ def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[t
             v = pr.verdicts.get(r.id)
             if v is None:
                 continue
-            bits = [f'<span class="status">{e(status_text(v))}</span> under <b>{e(pr.profile)}</b>',
+            bits = [f'<span class="status">{e(status_text(v, r))}</span> under <b>{e(pr.profile)}</b>',
                     f"engine: {e(v.engine)}"]
             if v.bound:
                 bits.append(f"bound: {e(v.bound)}")
@@ -756,7 +763,8 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
         "## Verdict matrix",
         "",
         "Statuses: " + "; ".join(f"*{STATUS_TEXT[st]}*: {STATUS_MEANING[st]}" for st in STATUSES)
-        + ". *(vacuous)*: the premise never occurs in the scenario, so it does not count as met.",
+        + ". *(vacuous)*: the premise never occurs in the scenario, so it does not count as met. "
+        + f"*{REPRODUCED}*: {REPRODUCED_MEANING}.",
         "",
         "| requirement | draft | " + " | ".join(profiles) + " |",
         "|---|---|" + "---|" * len(profiles),
@@ -768,7 +776,7 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
             if v is None:
                 cells.append("-")
             else:
-                text = status_text(v)
+                text = status_text(v, r)
                 cells.append(f"**{text}**" if v.status in ("violated", "inconclusive") else text)
         out.append(f"| [{r.id}](#{md_anchor(r.id)}) | {_md_cell(r.sections)} | " + " | ".join(cells) + " |")
     out += ["", "## Scenario: what the names stand for", ""]
@@ -795,7 +803,7 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
             v = pr.verdicts.get(r.id)
             if v is None:
                 continue
-            line = f"- **{pr.profile}**: {status_text(v)} ({v.engine}" + (f"; {v.bound}" if v.bound else "") + ")"
+            line = f"- **{pr.profile}**: {status_text(v, r)} ({v.engine}" + (f"; {v.bound}" if v.bound else "") + ")"
             if v.detail:
                 line += f". {v.detail}"
             out.append(line)

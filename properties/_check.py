@@ -64,6 +64,19 @@ from ._runs import Run
 
 MET = ("proved", "holds")
 
+#: What the outputs call a finding that holds.  A finding (FIND-*) predicts
+#: that a reading of the draft breaks a requirement; it holds when a run shows
+#: that, which a green "holds" beside the other rows would hide.  The status
+#: itself stays "holds" (the JSON and the exit code read it).
+REPRODUCED = "reproduced"
+REPRODUCED_MEANING = ("for a finding (FIND-*), holds means the problem was reproduced: a run shows what the "
+                      "reading of the draft leads to")
+
+
+def reproduced(r: Requirement, v: Verdict) -> bool:
+    """Whether ``v`` is a finding whose problem a run reproduced."""
+    return r.kind == "finding" and v.status == "holds"
+
 
 @dataclass
 class Verdict:

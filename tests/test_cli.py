@@ -408,3 +408,16 @@ def test_simulate_and_explain_say_what_the_names_stand_for(capsys):
     for name in ("policy-case1", "policy-case2", "policy-case3"):
         block = "\n".join(f"  {line}" for line in render.legend(builtin_scenario(name)))
         assert text.count(block) == 1 and text.index(block) < text.index(f"— scenario {name}:")
+
+
+def test_check_matrix_says_a_finding_was_reproduced(tmp_path, capsys):
+    from ipsecmm.properties import REPRODUCED, REPRODUCED_MEANING
+
+    assert main(["check", "--no-z3", "--scenario", "scenarios/fallback.toml", "--profile", "mm", "--jobs", "1",
+                 "--runs", str(tmp_path)]) in (0, 1)
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split()[1] for line in lines if line.startswith(("FIND-", "INV-"))}
+    assert rows["FIND-4.1-ORDER"] == rows["FIND-12-BOTH-MOVE"] == REPRODUCED and rows["INV-AGREE"] != REPRODUCED
+    assert f"{REPRODUCED}: {REPRODUCED_MEANING}" in lines
+    saved = json.loads((tmp_path / "FIND-4.1-ORDER.mm.json").read_text())
+    assert saved["status"] == "holds"

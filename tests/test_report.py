@@ -106,6 +106,30 @@ def test_matrix_has_a_linked_coloured_cell_per_verdict(report, page):
     assert any(v.vacuous for pr in report.profiles for v in pr.verdicts.values())
 
 
+def test_a_reproduced_finding_does_not_read_as_a_plain_pass(report, page):
+    """A FIND-* row that holds says "reproduced" (the legend says why), in
+    HTML and Markdown; its status stays "holds" for whatever reads the JSON."""
+    from ipsecmm.cli import report_json
+    from ipsecmm.properties import REPRODUCED, REPRODUCED_MEANING
+
+    found = [(r, p) for r in REGISTRY for p in PROFILE_NAMES
+             if r.kind == "finding" and report.verdict(r.id, p).status == "holds"]
+    assert found
+    doc = {q["id"]: q for q in report_json(report, {})["requirements"]}
+    for r, p in found:
+        row = re.search(rf'<tr id="{R.anchor("m", r.id)}">(.*?)</tr>', page.html, re.S).group(1)
+        cell = re.search(rf'<td [^>]*data-status="holds"[^>]*><a href="#{R.anchor("v", r.id, p)}">([^<]*)</a>', row)
+        assert cell is not None and cell.group(1) == REPRODUCED
+        md_row = next(line for line in page.markdown.splitlines() if line.startswith(f"| [{r.id}]("))
+        assert md_row.split("|")[3 + PROFILE_NAMES.index(p)].strip() == REPRODUCED
+        assert doc[r.id]["verdicts"][p]["status"] == "holds"
+    others = [report.verdict(r.id, p) for r in REGISTRY for p in PROFILE_NAMES if r.kind != "finding"]
+    assert all(R.status_text(v) != REPRODUCED for v in others)
+    legend = re.search(r'<p class="legend">(.*?)</p>', page.html, re.S).group(1)
+    assert "for a finding, holds means the problem was reproduced" in legend and html.escape(REPRODUCED_MEANING) in legend
+    assert f"*{REPRODUCED}*: {REPRODUCED_MEANING}" in page.markdown
+
+
 def test_every_run_is_charted_with_its_step_table(report, page):
     runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
     assert page.runs == len(runs) > 20
@@ -215,7 +239,7 @@ def test_markdown_has_the_matrix_and_mermaid_runs(report, page):
     for r in REGISTRY:
         row = next(line for line in md.splitlines() if line.startswith(f"| [{r.id}]("))
         cells = [c.strip().strip("*") for c in row.split("|")[3:-1]]
-        assert cells == [R.status_text(report.verdict(r.id, p)) for p in PROFILE_NAMES]
+        assert cells == [R.status_text(report.verdict(r.id, p), r) for p in PROFILE_NAMES]
     runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
     blocks = re.findall(r"  ```mermaid\n(.*?)\n  ```", md, re.S)
     assert len(blocks) == len(runs)
