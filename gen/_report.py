@@ -129,7 +129,9 @@ def read_coverage(vectors: Path | None) -> Attachment:
 def machine_svgs(report: Report) -> dict[tuple[str, Role], str]:
     """Each checked profile's two machines, as inline SVG elements."""
     keys = [(pr.profile, role) for pr in report.profiles for role in Role]
-    dots = [D.profile_machine_dot(p, role, report.scenario) for p, role in keys]
+    # Cells link to the rows listed under each figure (_machines_html).
+    dots = [D.profile_machine_dot(p, role, report.scenario, table=f"#{anchor(D.machine_name(p, role))}-")
+            for p, role in keys]
     try:
         return {k: D.inline_svg(svg) for k, svg in zip(keys, D.to_svgs(dots), strict=True)}
     except D.DiagramError as exc:
@@ -560,14 +562,23 @@ def _coverage_html(coverage: Attachment) -> str:
 
 def _machines_html(report: Report, svgs: dict[tuple[str, Role], str]) -> str:
     out = ['<p class="muted">Drawn from the transition tables (<code>model/_machines.py</code>) under the '
-           "scenario's options. One edge per table row, labelled <code>input [guard] / effect</code> and the "
-           "requirements it serves; rows that keep the state are listed inside it in processing order, each with "
-           "its own loop. A dashed state is one no row enters.</p>"]
+           "scenario's options. A box per state: its inputs across (inputs that do the same share a column), its "
+           "checks down in the order they are made, and in each cell what that row does when its check is the "
+           "first that holds; arrows are the rows that change the state. A dashed state is one no row enters. "
+           "Every cell links to its row in the table under the figure, which lists every row with the "
+           "requirements it serves.</p>"]
     for pr in report.profiles:
         for role in Role:
             name = D.machine_name(pr.profile, role)
+            rows = D.table_rows(pr.profile, role, report.scenario)
+            head = "".join(f"<th>{e(c)}</th>" for c in D.TABLE_HEAD)
+            body = "".join(f'<tr id="{anchor(name)}-row{cells[0]}">' + "".join(f"<td>{e(c)}</td>" for c in cells)
+                           + "</tr>" for cells in D.machine_table(rows, role))
             out.append(f'<figure class="machine" id="{anchor("fig", name)}"><figcaption>{e(pr.profile)}: '
-                       f"{e(D.ROLE_NAMES[role])} machine</figcaption>{svgs[(pr.profile, role)]}</figure>")
+                       f"{e(D.ROLE_NAMES[role])} machine</figcaption>{svgs[(pr.profile, role)]}"
+                       f"<details><summary>every row of the table ({len(rows)})</summary>"
+                       f'<table class="md rows"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+                       "</details></figure>")
     return "\n".join(out)
 
 
@@ -791,7 +802,8 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
     else:
         out += [f"No findings yet: `{findings.shown}` does not exist.", ""]
     out += ["## Machines", "",
-            "The machine diagrams are in the HTML report and in `diagrams/` (`ipsecmm diagrams` draws them).", "",
+            "The machine diagrams are in the HTML report and in `diagrams/` (`ipsecmm diagrams` draws them), "
+            "each with the table of its rows (`diagrams/machine-*.md`).", "",
             "## Requirements, verdicts and runs", ""]
     for r in reqs:
         out += [f"### {r.id}", "", f"Draft {r.sections}; {r.kind}. {r.summary}", ""]

@@ -146,7 +146,12 @@ def test_machine_diagrams_are_inline(report, page):
             fig = re.search(rf'<figure class="machine" id="fig-machine-{p}-{role.name.lower()}">(.*?)</figure>',
                             page.html, re.S)
             assert fig is not None and fig.group(1).count("<svg") == 1
-            assert 'class="edge"' in fig.group(1)
+            # Under each drawing, the table of every row; each cell of the drawing links to its row there.
+            name = f"machine-{p}-{role.name.lower()}"
+            rows = re.findall(rf'<tr id="{name}-row(\d+)">', fig.group(1))
+            assert rows == [str(k) for k in range(len(R.D.table_rows(p, role, report.scenario)))]
+            links = set(re.findall(r'xlink:href="#([^"]+)"', fig.group(1)))
+            assert links and links <= {f"{name}-row{k}" for k in rows}
 
 
 def table_texts(page: str, container_id: str) -> list[list[list[str]]]:
