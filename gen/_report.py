@@ -449,13 +449,16 @@ table.md th, table.md td, table.json th, table.json td, table.stats th, table.st
 table.md th, table.json th, table.stats th { background: #edf2f7; }
 figure { margin: 12px 0 20px; }
 figcaption { font-weight: bold; margin-bottom: 4px; }
-figure.machine svg { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figure.machine .drawing { overflow-x: auto; border: 1px solid var(--line); }
+figure.machine svg { display: block; }  /* natural size, so that the cells stay readable; the box scrolls */
 .chart { overflow-x: auto; }
 .verdict { border-left: 6px solid var(--line); padding: 4px 12px; margin: 10px 0 14px; }
 .verdict .status { font-weight: bold; padding: 1px 8px; border-radius: 3px; }
 .req { border-top: 1px solid var(--line); }
 .legend-tables { display: flex; flex-wrap: wrap; gap: 12px 28px; align-items: flex-start; }
-.legend-tables caption { text-align: left; font-weight: bold; padding-bottom: 2px; }
+.legend-tables caption { text-align: left; font-weight: bold; padding-bottom: 2px; white-space: nowrap; }
+details.scenario { margin: 10px 0; }
+details.scenario > summary { cursor: pointer; margin-bottom: 6px; }
 """
 
 
@@ -575,7 +578,7 @@ def _machines_html(report: Report, svgs: dict[tuple[str, Role], str]) -> str:
             body = "".join(f'<tr id="{anchor(name)}-row{cells[0]}">' + "".join(f"<td>{e(c)}</td>" for c in cells)
                            + "</tr>" for cells in D.machine_table(rows, role))
             out.append(f'<figure class="machine" id="{anchor("fig", name)}"><figcaption>{e(pr.profile)}: '
-                       f"{e(D.ROLE_NAMES[role])} machine</figcaption>{svgs[(pr.profile, role)]}"
+                       f'{e(D.ROLE_NAMES[role])} machine</figcaption><div class="drawing">{svgs[(pr.profile, role)]}</div>'
                        f"<details><summary>every row of the table ({len(rows)})</summary>"
                        f'<table class="md rows"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
                        "</details></figure>")
@@ -612,10 +615,14 @@ def _table_html(t: render.Table) -> str:
 def _scenarios_html(shown: Sequence[Scenario]) -> str:
     out = ['<p class="muted">What the names in the runs stand for: each scenario\'s addresses and SAs, and what '
            "each peer accepts (its PAD, and its local policy per network).</p>"]
-    for sc in shown:
-        out.append(f'<div class="scenario" id="{legend_anchor(shown, sc)}"><h3>Scenario {e(sc.name)}</h3>'
-                   f'<div class="legend-tables">{"".join(_table_html(t) for t in render.scenario_tables(sc))}</div>'
-                   "</div>")
+    for k, sc in enumerate(shown):
+        # The report's own scenario open, the others (from search plans) folded;
+        # a link into a folded one opens it.
+        what = "the report's scenario" if k == 0 else "a scenario some runs are on"
+        out.append(f'<details class="scenario"{" open" if k == 0 else ""}><summary><b>Scenario {e(sc.name)}</b> '
+                   f'<span class="muted">({what}{": " + e(sc.description) if sc.description else ""})</span></summary>'
+                   f'<div class="legend-tables" id="{legend_anchor(shown, sc)}">'
+                   f'{"".join(_table_html(t) for t in render.scenario_tables(sc))}</div></details>')
     return "\n".join(out)
 
 
