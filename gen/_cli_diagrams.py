@@ -128,7 +128,7 @@ def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], di
                 run.replay()
             except ReplayError as exc:
                 raise UsageError(f"--run {path}: run {k}: {exc}") from None
-            drawings += [D.Drawing(s, dot) for s, dot in D.run_machine_dots(run, stem)]
+            drawings += D.run_machine_drawings(run, stem)
             extra[f"{stem}-sequence.svg"] = D.sequence_svg(run, f"{stem}-sequence")
             extra[f"{stem}-sequence.mmd"] = run.mermaid() + "\n"
             g = D.explore_graph(run.model(), keep_edges=True)

@@ -10,14 +10,18 @@ in ``diagrams/`` are compared with a fresh rendering).  The text is DOT, built
 by hand rather than through a library so that its layout is stable and every
 piece of it sorted; Graphviz's ``dot`` only turns it into SVG.
 
-Machines.  One DOT edge per row, with the id ``<diagram>-r<k>`` where ``k`` is
-the row's index in the table.  A row that changes state is an ordinary
-labelled edge.  A row that keeps the state (most of the responder's rows are
-checks that refuse and stay in READY) would make a ball of nested loops, so,
-as in UML's compartment of internal transitions, the state box lists those
-rows in table order, grouped by input, and each row's loop is a short arrow
-anchored on its own line of the box.  Every edge also carries its row's text
-as a tooltip, which shows on hover in the SVG.
+Machines.  A table has far more rows than a reader can follow as arrows
+(168 for the mm responder, most of them checks that refuse and stay in
+READY), and the rows of one input repeat the same checks in the same order.
+So each state is a box holding a matrix: its inputs across (inputs whose rows
+read alike share a column), the checks down in the order they are made, and
+in each cell what that row does; the column of an input is its chain of
+checks.  Only rows that change the state are also arrows, one per source,
+destination and inputs that read alike.  Every cell (with the id
+``<diagram>-r<k>``, ``k`` the row's index in the table) and arrow carries its
+rows' text as a tooltip and links to them in the table drawn next to the SVG
+(``<diagram>.md``, every row with its requirements), so nothing of a row is
+left out of the drawing's reach.
 
 Runs.  A run is replayed on the compiled dispatcher with a recording ``fire``
 function, which notes the first row whose guard holds at every step (the
@@ -36,8 +40,10 @@ messages in flight, which stays small whatever the scenario.
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
+import textwrap
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +82,7 @@ STATES: dict[Role, type[IntEnum]] = {Role.INITIATOR: IState, Role.RESPONDER: RSt
 MAX_NODES = 300
 
 FIRED = "#c53030"
+INK = "#1a202c"  # text and message arrows
 FIRED_FILL = "#fed7d7"
 STATE_FILL = "#ebf4ff"
 UNREACHED_FILL = "#f7fafc"
@@ -98,6 +105,15 @@ def h(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def css_id(*parts: str) -> str:
+    """An id for SVG and HTML that a CSS selector can name as it is.  Names
+    come from file stems and requirement IDs (``run-INV-RR.ikev2-1``,
+    ``FIND-4.1-ORDER``), where a dot would read as a class in ``#id .x``: only
+    letters, digits, '-' and '_' are kept, and the id starts with a letter."""
+    text = re.sub(r"[^A-Za-z0-9_-]", "_", "-".join(parts))
+    return text if text[:1].isalpha() else "x" + text
+
+
 def _attrs(pairs: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{k}={v}" for k, v in pairs)
 
@@ -106,12 +122,12 @@ def _attrs(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def reqs_text(row: Row) -> str:
-    return ", ".join(row.reqs)
+    return ", ".join(dict.fromkeys(row.reqs))  # a check may list an ID twice; say it once
 
 
 def row_text(row: Row) -> str:
-    """What an edge says: ``input [guard] / effect``, then the requirement IDs."""
-    return row.label + (f"\n{reqs_text(row)}" if row.reqs else "")
+    """A row as one line: ``input [guard] / effect {requirements}``."""
+    return f"{row.label} {{{reqs_text(row)}}}"
 
 
 def table_rows(profile: str, role: Role, sc: Scenario | None = None) -> list[Row]:
@@ -132,92 +148,231 @@ def entered(rows: Sequence[Row], states: type[IntEnum]) -> set[int]:
     return seen & {int(x) for x in states}
 
 
-def loop_side(state: int) -> str:
-    # The initial state sits leftmost in the left-to-right layout, so its
-    # loops go west, away from the edges that leave it; the others' go east.
-    return "w" if state == 0 else "e"
+@dataclass(frozen=True)
+class Column:
+    """What some inputs do in one state: ``rows[i][j]`` is the index of the
+    j-th row of ``triggers[i]`` in the table, in table order (the first row
+    whose guard holds fires).  Inputs share a column when their rows read
+    alike: the same checks, effects and next states in the same order."""
+
+    triggers: tuple[str, ...]
+    rows: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class StateView:
+    """A state of a machine as it is drawn: its inputs across (columns), the
+    checks they make down (``checks``, in the order they are made, None for a
+    row without a guard), and for each column the check line of each of its
+    rows (``lines[c][j]`` for the j-th row of column c)."""
+
+    state: IntEnum
+    columns: tuple[Column, ...]
+    checks: tuple[str | None, ...]
+    lines: tuple[tuple[int, ...], ...]
+
+
+def _shape(rows: Sequence[Row], ks: Sequence[int]) -> tuple[tuple[str | None, str, int], ...]:
+    return tuple((rows[k].guard.label if rows[k].guard else None, rows[k].effect.label, rows[k].dst) for k in ks)
+
+
+def state_view(rows: Sequence[Row], s: IntEnum) -> StateView:
+    """Group the rows leaving ``s`` by input, merge inputs whose rows read
+    alike, and lay every column's checks on one order of check lines."""
+    by_trigger: dict[str, list[int]] = {}
+    for k, r in enumerate(rows):
+        if r.src == s:
+            by_trigger.setdefault(r.trigger.name.lower(), []).append(k)
+    groups: dict[tuple[tuple[str | None, str, int], ...], list[str]] = {}
+    for t, ks in by_trigger.items():
+        groups.setdefault(_shape(rows, ks), []).append(t)
+    columns = tuple(Column(tuple(ts), tuple(tuple(by_trigger[t]) for t in ts)) for ts in groups.values())
+    # Every column's checks in its own order, on one list of lines: a check
+    # already on a line below the column's previous one is reused; another
+    # goes just below the previous one, or, before the column reuses any
+    # line, just above the first line it reuses.  A table
+    # whose inputs disagree on the order (none does; a rewritten one could)
+    # gets a check on two lines rather than a drawing that misstates an order.
+    checks: list[str | None] = []
+    lines: list[list[int]] = []
+
+    def insert(at: int, key: str | None) -> int:
+        checks.insert(at, key)
+        for line in lines:
+            line[:] = [i + 1 if i >= at else i for i in line]
+        return at
+
+    for col in columns:
+        at = 0
+        mine: list[int] = []
+        lines.append(mine)
+        pending: list[str | None] = []
+        for key in [g for g, _, _ in _shape(rows, col.rows[0])]:
+            found = next((i for i in range(at, len(checks)) if checks[i] == key), None)
+            if found is None and key is not None:
+                if mine:
+                    mine.append(insert(at, key))
+                    at += 1
+                else:
+                    pending.append(key)
+                continue
+            if found is None:  # no guard: the last line
+                found = insert(len(checks), None)
+            for extra in pending:
+                mine.append(insert(found, extra))
+                found += 1
+            pending = []
+            mine.append(found)
+            at = found + 1
+        for extra in pending:
+            mine.append(insert(at, extra))
+            at += 1
+    return StateView(s, columns, tuple(checks), tuple(tuple(line) for line in lines))
+
+
+def _cell_kind(row: Row) -> str:
+    if row.src != row.dst:
+        return "move"
+    if row.effect.reason is not None:
+        return "refuse"
+    return "discard" if row.effect.label.startswith("discard") else "do"
+
+
+CELL_FILL = {"refuse": "#fed7d7", "discard": "#edf2f7", "do": "#c6f6d5", "move": "#feebc8"}
+HEAD_FILL = "#bee3f8"
+
+
+def _head_text(triggers: Sequence[str]) -> str:
+    if len(triggers) > 1:  # inputs that read alike, a few to a line
+        return "<BR/>".join(h(line) for line in textwrap.wrap(", ".join(triggers), 30))
+    # recv_check_update over two lines: the columns stay narrow.
+    pre, _, rest = triggers[0].partition("_")
+    return f"{h(pre)}_<BR/>{h(rest)}" if rest else h(pre)
 
 
 def machine_dot(rows: Sequence[Row], role: Role, name: str, title: str,
-                fired: Mapping[int, Sequence[int]] | None = None) -> str:
-    """The DOT text of one machine.  ``fired`` maps row indices to the steps
-    of a run that fired them: those rows are drawn highlighted."""
+                fired: Mapping[int, Sequence[int]] | None = None, table: str | None = None) -> str:
+    """The DOT text of one machine.  Each state is a box holding a matrix:
+    its inputs across, the checks down in the order they are made, and in
+    each cell what that row does (a cell per row, or per row of each input
+    of a merged column).  Rows that change the state are also arrows between
+    the boxes, one per source, destination and inputs that read alike.
+    ``fired`` maps row indices to the steps of a run that fired them (drawn
+    highlighted); ``table`` is where the rows are listed one by one, the
+    target of every cell's and arrow's link (``FILE#`` or ``#prefix-``,
+    followed by ``row<k>``)."""
     states = STATES[role]
+    href = table if table is not None else f"{name}.md#"  # the file is named after the drawing
+    name = css_id(name)
     fired = fired or {}
     reach = entered(rows, states)
-    graph = _attrs([("id", q(name)), ("rankdir", "LR"), ("nodesep", "0.15"), ("ranksep", "1.4"),
+    graph = _attrs([("id", q(name)), ("rankdir", "TB"), ("nodesep", "0.5"), ("ranksep", "0.7"),
                     ("fontname", q("Helvetica")), ("fontsize", "14"), ("labelloc", "t"), ("label", q(title))])
     lines = [
         f"digraph {q(name)} {{",
         f"  graph [{graph}];",
-        '  node [shape=plain, fontname="Helvetica", fontsize=10];',
-        '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.6, color="#4a5568", fontcolor="#1a202c"];',
+        '  node [shape=plain, fontname="Helvetica", fontsize=9];',
+        '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7, color="#4a5568", fontcolor="#1a202c"];',
     ]
     for s in states:
-        lines.append(f"  {q(s.name)} [{_attrs(_state_attrs(rows, name, s, int(s) in reach, fired))}];")
-    for k, r in enumerate(rows):
-        src, dst = states(r.src).name, states(r.dst).name
-        attrs = [("id", q(f"{name}-r{k}")), ("tooltip", q(f"{r.label} {{{reqs_text(r)}}}"))]
-        if k in fired:
+        view = state_view(rows, s)
+        lines.append(f"  {q(s.name)} [{_attrs(_state_attrs(rows, name, view, int(s) in reach, fired, href))}];")
+    edges: dict[tuple[int, int, tuple[tuple[str | None, str, int], ...]], list[tuple[str, list[int]]]] = {}
+    for s in states:
+        by_trigger: dict[str, list[int]] = {}
+        for k, r in enumerate(rows):
+            if r.src == s and r.dst != s:
+                by_trigger.setdefault(r.trigger.name.lower(), []).append(k)
+        for t, ks in by_trigger.items():
+            for dst in dict.fromkeys(rows[k].dst for k in ks):
+                mine = [k for k in ks if rows[k].dst == dst]
+                edges.setdefault((int(s), dst, _shape(rows, mine)), []).append((t, mine))
+    for n, ((src, dst, _), group) in enumerate(edges.items()):
+        every = [k for _, ks in group for k in ks]
+        first = group[0][1]
+        text = "\n".join(textwrap.wrap(", ".join(t for t, _ in group), 48))
+        for k in first:
+            g = rows[k].guard
+            text += f"\n{f'[{g.label}]' if g else 'otherwise'} / {rows[k].effect.label}"
+        attrs = [("id", q(f"{name}-e{n}")), ("tooltip", q("\n".join(f"row {k}: {row_text(rows[k])}" for k in every))),
+                 ("URL", q(f"{href}row{every[0]}"))]
+        steps = sorted({step for k in every for step in fired.get(k, ())})
+        if steps:
+            text += "\n" + _steps_text(steps)
             attrs += [("class", q("fired")), ("color", q(FIRED)), ("penwidth", "2.4"), ("fontcolor", q(FIRED))]
-        if r.src == r.dst:
-            side = loop_side(r.src)
-            lines.append(f"  {q(src)}:{q(f'r{k}')}:{side} -> {q(dst)}:{q(f'r{k}')}:{side} [{_attrs(attrs)}];")
-        else:
-            text = row_text(r)
-            if k in fired:
-                text += "\nsteps " + ", ".join(map(str, fired[k]))
-            lines.append(f"  {q(src)} -> {q(dst)} [{_attrs([('label', q(text))] + attrs)}];")
+        lines.append(f"  {q(states(src).name)} -> {q(states(dst).name)} [{_attrs([('label', q(text))] + attrs)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _state_attrs(rows: Sequence[Row], name: str, s: IntEnum, reached: bool,
-                 fired: Mapping[int, Sequence[int]]) -> list[tuple[str, str]]:
-    loops = [(k, r) for k, r in enumerate(rows) if r.src == s and r.dst == s]
-    visited = any(rows[k].src == s or rows[k].dst == s for k in fired)
+def _state_attrs(rows: Sequence[Row], name: str, view: StateView, reached: bool,
+                 fired: Mapping[int, Sequence[int]], href: str) -> list[tuple[str, str]]:
+    s = view.state
+    mine = [k for col in view.columns for ks in col.rows for k in ks]
+    visited = any(k in fired for k in mine) or any(rows[k].dst == s for k in fired)
     border = FIRED if visited else "#2b6cb0"
     head = f"<B>{h(s.name)}</B>"
     if int(s) == 0:
         head += '<FONT POINT-SIZE="8"> (initial)</FONT>'
     if not reached:
-        head += '<BR/><FONT POINT-SIZE="8">no row enters it</FONT>'
-    marks = bool(fired) and any(k in fired for k, _ in loops)
-    # The steps column goes on the side away from the loops so the arrows stay clear of it.
-    steps_first = loop_side(int(s)) == "e"
-    span = ' COLSPAN="2"' if marks else ""
-    cells = [f'<TR><TD{span} CELLPADDING="4">{head}</TD></TR>']
-    prev = None
-    for k, r in loops:
-        if prev is not None and r.trigger != prev:
-            cells.append("<HR/>")
-        prev = r.trigger
-        bg = f' BGCOLOR="{FIRED_FILL}"' if k in fired else ""
-        text = h(r.label)
-        if r.reqs:
-            text += f'<BR/><FONT POINT-SIZE="7" COLOR="#4a5568">{h(reqs_text(r))}</FONT>'
-        cell = f'<TD PORT="r{k}" ALIGN="LEFT" BALIGN="LEFT"{bg}>{text}</TD>'
-        if marks:
-            steps = ", ".join(map(str, fired.get(k, ())))
-            # Graphviz rejects an empty <B></B>: an unmarked row gets an empty cell.
-            mark = (f'<TD ALIGN="CENTER"><FONT COLOR="{FIRED}" POINT-SIZE="8"><B>{h(steps)}</B></FONT></TD>'
-                    if steps else "<TD></TD>")
-            cell = mark + cell if steps_first else cell + mark
-        cells.append(f"<TR>{cell}</TR>")
+        head += '<FONT POINT-SIZE="8"> · no row enters it</FONT>'
+    width = len(view.columns) + 1
+    cells = [f'<TR><TD COLSPAN="{width}" CELLPADDING="4">{head}</TD></TR>']
+    if view.columns:
+        cells.append('<TR><TD ALIGN="LEFT" VALIGN="BOTTOM"><FONT POINT-SIZE="7" COLOR="#4a5568">checks, in order ↓'
+                     '<BR/>input →</FONT></TD>'
+                     + "".join(f'<TD BGCOLOR="{HEAD_FILL}" VALIGN="BOTTOM"><B>{_head_text(col.triggers)}</B></TD>'
+                               for col in view.columns) + "</TR>")
+    for line, check in enumerate(view.checks):
+        label = h(check) if check is not None else "<I>otherwise</I>"
+        row_cells = [f'<TD ALIGN="LEFT">{label}</TD>']
+        for c, col in enumerate(view.columns):
+            if line not in view.lines[c]:
+                row_cells.append("<TD></TD>")
+                continue
+            j = view.lines[c].index(line)
+            ks = [ks[j] for ks in col.rows]  # this row of every input of the column
+            row_cells.append(_cell(rows, name, ks, fired, href))
+        cells.append(f"<TR>{''.join(row_cells)}</TR>")
     style = "ROUNDED" if reached else "ROUNDED,DASHED"
     fill = STATE_FILL if reached else UNREACHED_FILL
-    table = (f'<TABLE BORDER="{2 if visited else 1}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" '
+    table = (f'<TABLE BORDER="{2 if visited else 1}" CELLBORDER="0" CELLSPACING="2" CELLPADDING="3" '
              f'STYLE="{style}" BGCOLOR="{fill}" COLOR="{border}">{"".join(cells)}</TABLE>')
     return [("id", q(f"{name}-{s.name}")), ("label", f"<{table}>")]
+
+
+def _steps_text(steps: Sequence[int]) -> str:
+    return ("steps " if len(steps) > 1 else "step ") + ", ".join(map(str, steps))
+
+
+def _cell(rows: Sequence[Row], name: str, ks: Sequence[int], fired: Mapping[int, Sequence[int]], href: str) -> str:
+    row = rows[ks[0]]
+    text = h(row.effect.label).replace("; ", ";<BR/>")
+    if row.dst != row.src:
+        text += f"<BR/><B>→ {h(STATES[row.role](row.dst).name)}</B>"
+    steps = sorted({step for k in ks for step in fired.get(k, ())})
+    if steps:
+        text += f'<BR/><FONT COLOR="{FIRED}"><B>{_steps_text(steps)}</B></FONT>'
+    tip = "\n".join(f"row {k}: {row_text(rows[k])}" for k in ks)
+    mark = f' BORDER="2" COLOR="{FIRED}"' if steps else ""
+    # A newline as a character reference: XML would read a raw one as a space.
+    title = h(tip).replace("\n", "&#10;")
+    return (f'<TD ID="{h(name)}-r{ks[0]}" HREF="{h(href)}row{ks[0]}" TITLE="{title}" BGCOLOR="{CELL_FILL[_cell_kind(row)]}"'
+            f'{mark}>{text}</TD>')
 
 
 def machine_name(profile: str, role: Role) -> str:
     return f"machine-{profile}-{ROLE_NAMES[role]}"
 
 
+MACHINE_KEY = ("a box per state: its inputs across, its checks down in the order they are made\n"
+               "a cell: what the row does when its check is the first that holds (otherwise: none held); "
+               "an arrow: rows that change the state")
+
+
 def machine_title(profile: str, role: Role, rows: Sequence[Row], sc: Scenario | None = None) -> str:
     opts = _options_text(sc)
-    return f"{profile}: {ROLE_NAMES[role]} machine, {len(rows)} rows{opts}"
+    return f"{profile}: {ROLE_NAMES[role]} machine, {len(rows)} rows{opts}\n{MACHINE_KEY}"
 
 
 def _options_text(sc: Scenario | None) -> str:
@@ -227,9 +382,37 @@ def _options_text(sc: Scenario | None) -> str:
     return f" ({', '.join(changed)})" if changed else ""
 
 
-def profile_machine_dot(profile: str, role: Role, sc: Scenario | None = None) -> str:
+def profile_machine_dot(profile: str, role: Role, sc: Scenario | None = None, table: str | None = None) -> str:
     rows = table_rows(profile, role, sc)
-    return machine_dot(rows, role, machine_name(profile, role), machine_title(profile, role, rows, sc))
+    return machine_dot(rows, role, machine_name(profile, role), machine_title(profile, role, rows, sc), table=table)
+
+
+TABLE_HEAD = ("row", "state", "input", "guard", "effect", "next state", "requirements")
+
+
+def machine_table(rows: Sequence[Row], role: Role) -> list[tuple[str, ...]]:
+    """Every row of a machine's table, as the linked table lists it."""
+    states = STATES[role]
+    return [(str(k), states(r.src).name, r.trigger.name.lower(), r.guard.label if r.guard else "",
+              r.effect.label, states(r.dst).name, reqs_text(r)) for k, r in enumerate(rows)]
+
+
+def machine_table_md(rows: Sequence[Row], role: Role, name: str, title: str) -> str:
+    """The Markdown page the drawing ``name`` links to: every row, with an anchor each."""
+    out = [f"# {title.splitlines()[0]}", "",
+           f"Every row of the table, in table order, as drawn in [{name}.svg]({name}.svg) (each cell and arrow there "
+           "links to its row here). For one state and input, the first row whose guard holds fires; a row without "
+           "a guard fires when no earlier one did. Generated from `model/_machines.py`; do not edit by hand.", "",
+           "| " + " | ".join(TABLE_HEAD) + " |", "|" + "---|" * len(TABLE_HEAD)]
+    for cells in machine_table(rows, role):
+        first, *rest = (c.replace("|", "\\|") for c in cells)
+        out.append(f'| <a id="row{first}"></a>{first} | ' + " | ".join(rest) + " |")
+    return "\n".join(out) + "\n"
+
+
+def profile_machine_table_md(profile: str, role: Role, sc: Scenario | None = None) -> str:
+    rows = table_rows(profile, role, sc)
+    return machine_table_md(rows, role, machine_name(profile, role), machine_title(profile, role, rows, sc))
 
 
 # --------------------------------------------------------------------------- which rows a run fires
@@ -278,16 +461,23 @@ def fired_by_machine(run: Run) -> dict[tuple[int, Role], dict[int, list[int]]]:
     return dict(sorted(res.items()))
 
 
-def run_machine_dots(run: Run, name: str) -> list[tuple[str, str]]:
-    """(file stem, DOT) for every machine the run drives, its rows highlighted."""
+def run_machine_drawings(run: Run, name: str) -> list[Drawing]:
+    """Every machine the run drives, its rows highlighted, each with the
+    table of rows its cells link to."""
     m = run.model()
     res = []
     for (p, role), fired in fired_by_machine(run).items():
         rows = m.rows_list[role]
         stem = f"{name}-{PEERS[p]}-{ROLE_NAMES[role]}"
-        title = f"{run.label or 'run'}: {PEERS[p]}'s {ROLE_NAMES[role]} machine ({run.profile}); steps that fire each row in red"
-        res.append((stem, machine_dot(rows, role, stem, title, fired)))
+        title = (f"{run.label or 'run'}: {PEERS[p]}'s {ROLE_NAMES[role]} machine ({run.profile}); steps that fire "
+                 f"each row in red\n{MACHINE_KEY}")
+        res.append(Drawing(stem, machine_dot(rows, role, stem, title, fired), table=machine_table_md(rows, role, stem, title)))
     return res
+
+
+def run_machine_dots(run: Run, name: str) -> list[tuple[str, str]]:
+    """(file stem, DOT) for every machine the run drives, its rows highlighted."""
+    return [(d.stem, d.dot) for d in run_machine_drawings(run, name)]
 
 
 # --------------------------------------------------------------------------- message sequence chart
@@ -296,18 +486,26 @@ CHAR_W = 7.2  # advance of a 12px monospace glyph (DejaVu Sans Mono, Liberation 
 LINE_H = 26
 
 
+CAPTION_LINE_H = 15
+VIOLATION_FILL = "#fff5f5"
+
+
 @dataclass
 class _Item:
-    kind: str  # msg | lost | note | span
+    kind: str  # msg | lost | note | span | caption
     text: str
     peer: int = 0  # sender (msg, lost) or the peer a note is over
     style: str = "note"
+    detail: str = ""  # caption: what the step changed
 
 
 def _chart_items(run: Run) -> list[tuple[int, list[_Item]]]:
     m = run.model()
+    bad = run.violation()
     steps = []
-    for n, (w, inp, events, _) in enumerate(run.replay(), 1):
+    if bad is not None and bad[0] == 0:
+        steps.append((0, [_Item("caption", f"✗ {bad[1]}")]))
+    for n, (w, inp, events, w2) in enumerate(run.replay(), 1):
         who, what = render.input_(m, w, inp)
         items: list[_Item] = []
         if inp.kind == InKind.ACT:
@@ -325,8 +523,22 @@ def _chart_items(run: Run) -> list[tuple[int, list[_Item]]]:
                 text = render.event(m, ev)
                 if text:
                     items.append(_Item("note", text, ev.peer, "refuse" if ev.what == "refuse" else "timer"))
+        if bad is not None and bad[0] == n:
+            # The messages alone do not show what went wrong: say what fails,
+            # and what the step changed in the databases.
+            changes = "; ".join(render.world_diff(m, w, w2))
+            items.append(_Item("caption", f"✗ step {n}: {bad[1]}", detail=f"after it: {changes}" if changes else ""))
         steps.append((n, items))
     return steps
+
+
+def _caption_lines(it: _Item, chars: int) -> list[str]:
+    import textwrap
+
+    lines = textwrap.wrap(it.text, chars)
+    if it.detail:
+        lines += textwrap.wrap(it.detail, chars, subsequent_indent="  ")
+    return lines
 
 
 _NOTE_STYLE = {
@@ -341,6 +553,7 @@ _NOTE_STYLE = {
 def sequence_svg(run: Run, uid: str) -> str:
     """The run as a message sequence chart (SVG).  ``uid`` prefixes the ids
     inside, so that several charts can share one HTML page."""
+    uid = css_id(uid)
     steps = _chart_items(run)
     width = lambda text: len(text) * CHAR_W + 16  # noqa: E731 - a layout formula, named once
     msgs = [it for _, items in steps for it in items if it.kind in ("msg", "lost")]
@@ -354,13 +567,29 @@ def sequence_svg(run: Run, uid: str) -> str:
     span_w = max([gap + 2 * 60] + [width(it.text) for it in spans])
     left = min(x_i - half, mid - span_w / 2) - 10
     right = max(x_r + half, mid + span_w / 2) + 10
+    chars = int((span_w - 16) // CHAR_W)  # a caption wraps to the width of the spans
+    bad = run.violation()
     body: list[str] = []
     y = 70.0
     for n, items in steps:
-        body.append(f'<text x="{left + 4:.1f}" y="{y + 4:.1f}" class="step">{n}</text>')
+        top = y
+        marked = bad is not None and bad[0] == n
+        part = [f'<text x="{left + 4:.1f}" y="{y + 4:.1f}" class="step{" bad" if marked else ""}">{n}</text>']
         for it in items:
-            body.extend(_chart_item(it, uid, x_i, x_r, mid, y, width(it.text), span_w))
-            y += LINE_H
+            if it.kind == "caption":
+                lines = _caption_lines(it, chars)
+                part.extend(_caption(lines, mid, y, span_w))
+                y += LINE_H + CAPTION_LINE_H * (len(lines) - 1)
+            else:
+                part.extend(_chart_item(it, uid, x_i, x_r, mid, y, width(it.text), span_w))
+                y += LINE_H
+        if marked:
+            # The step where the property fails, as a band behind everything it drew
+            # (between the separators above and below it).
+            body.append(f'<rect id="{uid}-violation" class="violation" x="{left:.1f}" y="{top - 13:.1f}" '
+                        f'width="{right - left:.1f}" height="{y - top:.1f}"/>')
+            body.append(f'<rect x="{left:.1f}" y="{top - 13:.1f}" width="3" height="{y - top:.1f}" fill="{FIRED}"/>')
+        body.extend(part)
         body.append(f'<line x1="{left + 28:.1f}" y1="{y - 13:.1f}" x2="{right:.1f}" y2="{y - 13:.1f}" class="sep"/>')
     height = y + 10
     head = []
@@ -372,7 +601,8 @@ def sequence_svg(run: Run, uid: str) -> str:
     total_w = right - left
     css = (f"#{uid} .actor{{fill:#ebf4ff;stroke:#2b6cb0}} #{uid} .life{{stroke:#a0aec0;stroke-dasharray:4 4}} "
            f"#{uid} .sep{{stroke:#edf2f7}} #{uid} .step{{fill:#718096;font-size:11px}} "
-           f"#{uid} .msg{{stroke:#1a202c;stroke-width:1.4}} #{uid} .lost{{stroke:{FIRED};stroke-width:1.4;stroke-dasharray:6 3}}")
+           f"#{uid} .msg{{stroke:{INK};stroke-width:1.4}} #{uid} .lost{{stroke:{FIRED};stroke-width:1.4;stroke-dasharray:6 3}} "
+           f"#{uid} .violation{{fill:{VIOLATION_FILL}}} #{uid} .step.bad{{fill:{FIRED};font-weight:bold}}")
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{h(uid)}" class="msc" width="{total_w:.0f}" height="{height:.0f}" '
         f'viewBox="{left:.1f} 0 {total_w:.1f} {height:.1f}" font-family="DejaVu Sans Mono, Liberation Mono, monospace" '
@@ -380,12 +610,21 @@ def sequence_svg(run: Run, uid: str) -> str:
         f"<title>{h(run.label or 'run')}</title>",
         f"<style>{css}</style>",
         f'<defs><marker id="{h(uid)}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
-        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#1a202c"/></marker></defs>',
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{INK}"/></marker></defs>',
         f'<rect x="{left:.1f}" y="0" width="{total_w:.1f}" height="{height:.1f}" fill="#ffffff"/>',
         *head,
         *body,
         "</svg>",
     ]) + "\n"
+
+
+def _caption(lines: list[str], mid: float, y: float, w: float) -> list[str]:
+    height = 21 + CAPTION_LINE_H * (len(lines) - 1)
+    spans = "".join(f'<tspan x="{mid - w / 2 + 8:.1f}" dy="{0 if k == 0 else CAPTION_LINE_H}">{h(line)}</tspan>'
+                    for k, line in enumerate(lines))
+    return [f'<rect x="{mid - w / 2:.1f}" y="{y - 15:.1f}" width="{w:.1f}" height="{height}" rx="3" '
+            f'fill="{FIRED_FILL}" stroke="{FIRED}" stroke-width="1.5"/>',
+            f'<text class="caption" y="{y:.1f}" fill="{FIRED}">{spans}</text>']
 
 
 def _chart_item(it: _Item, uid: str, x_i: float, x_r: float, mid: float, y: float, w: float,
@@ -527,6 +766,7 @@ def state_dot(g: StateGraph, region: set[int], name: str, title: str, path: Sequ
     """The region's states and the transitions between them.  ``path``: the
     states of a run, whose transitions are highlighted."""
     m = g.model
+    name = css_id(name)
     on_path = set(pairwise(path))
     title += "\neach state: its explorer index and depth, then initiator/responder states of I and R, then the messages in flight"
     lines = [
@@ -609,6 +849,7 @@ def summary(g: StateGraph, region: set[int] | None = None, cap: int = MAX_NODES)
 def summary_dot(g: StateGraph, name: str, title: str, region: set[int] | None = None) -> str:
     """The quotient graph of the clusters: small whatever the scenario."""
     sizes, edges = _cluster_counts(g, region)
+    name = css_id(name)
     lines = [
         f"digraph {q(name)} {{",
         f"  graph [id={q(name)}, rankdir=TB, fontname=\"Helvetica\", fontsize=14, labelloc=t, label={q(title)}];",
@@ -683,6 +924,7 @@ class Drawing:
     stem: str
     dot: str
     text: str | None = None  # a summary printed instead of a drawing, when there is one
+    table: str | None = None  # Markdown the drawing links to (a machine's rows), written as <stem>.md
 
 
 def standard_drawings(sc: Scenario, profiles: Sequence[str] = PROFILE_NAMES, cap: int = MAX_NODES) -> list[Drawing]:
@@ -691,7 +933,8 @@ def standard_drawings(sc: Scenario, profiles: Sequence[str] = PROFILE_NAMES, cap
     res = []
     for p in profiles:
         for role in Role:
-            res.append(Drawing(machine_name(p, role), profile_machine_dot(p, role, sc)))
+            res.append(Drawing(machine_name(p, role), profile_machine_dot(p, role, sc),
+                               table=profile_machine_table_md(p, role, sc)))
     for p in profiles:
         m = Model(sc, get_profile(p, sc.options))
         g = explore_graph(m)
@@ -713,6 +956,8 @@ def write_drawings(out: Output, drawings: Sequence[Drawing], svg: bool = True) -
             written.append(out.write(f"{d.stem}.svg", image))
         if d.text is not None:
             written.append(out.write(f"{d.stem}.txt", d.text))
+        if d.table is not None:
+            written.append(out.write(f"{d.stem}.md", d.table))
     return written
 
 
@@ -722,7 +967,7 @@ def index_text(sc: Scenario, drawings: Sequence[Drawing]) -> str:
         "# Diagrams",
         "",
         f"Generated by `ipsecmm diagrams` from the transition tables (`model/_machines.py`) and the "
-        f"scenario `{sc.name}`; do not edit by hand. A test fails when the DOT files here are stale.",
+        f"scenario `{sc.name}`; do not edit by hand. A test fails when the DOT files or the row tables here are stale.",
         "",
         "| file | what |",
         "|---|---|",
@@ -730,7 +975,9 @@ def index_text(sc: Scenario, drawings: Sequence[Drawing]) -> str:
     for d in drawings:
         if d.stem.startswith("machine-"):
             _, profile, role = d.stem.split("-", 2)
-            what = f"{role} machine under `{profile}`: one edge per table row, labelled with the row and its requirements"
+            what = (f"{role} machine under `{profile}`: a box per state, its inputs across and its checks down in "
+                    f"the order they are made; every row, with its requirements, in [{d.stem}.md]({d.stem}.md), "
+                    "which each cell links to")
         else:
             what = "reachable state graph" + (" (summary: clusters of states; see the .txt)" if d.text else "")
         lines.append(f"| [{d.stem}.svg]({d.stem}.svg) ([dot]({d.stem}.dot)) | {what} |")

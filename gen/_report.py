@@ -42,7 +42,8 @@ from typing import Any
 
 from ipsecmm._files import Output
 from ipsecmm.model import PROFILE_NAMES, Role, Scenario
-from ipsecmm.properties import REGISTRY, Report, Requirement, Run, Verdict
+from ipsecmm.model import _render as render
+from ipsecmm.properties import REGISTRY, REPRODUCED, REPRODUCED_MEANING, Report, Requirement, Run, Verdict, reproduced
 
 from . import _diagrams as D
 
@@ -128,7 +129,9 @@ def read_coverage(vectors: Path | None) -> Attachment:
 def machine_svgs(report: Report) -> dict[tuple[str, Role], str]:
     """Each checked profile's two machines, as inline SVG elements."""
     keys = [(pr.profile, role) for pr in report.profiles for role in Role]
-    dots = [D.profile_machine_dot(p, role, report.scenario) for p, role in keys]
+    # Cells link to the rows listed under each figure (_machines_html).
+    dots = [D.profile_machine_dot(p, role, report.scenario, table=f"#{anchor(D.machine_name(p, role))}-")
+            for p, role in keys]
     try:
         return {k: D.inline_svg(svg) for k, svg in zip(keys, D.to_svgs(dots), strict=True)}
     except D.DiagramError as exc:
@@ -142,9 +145,8 @@ def e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def anchor(*parts: str) -> str:
-    """An id usable in HTML and in CSS selectors (requirement IDs contain dots)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", "-".join(parts))
+#: An id usable in HTML and in CSS selectors (requirement IDs contain dots).
+anchor = D.css_id
 
 
 def md_anchor(heading: str) -> str:
@@ -152,8 +154,11 @@ def md_anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-")
 
 
-def status_text(v: Verdict) -> str:
-    return STATUS_TEXT[v.status] + (" (vacuous)" if v.vacuous else "")
+def status_text(v: Verdict, r: Requirement | None = None) -> str:
+    """A verdict as its cell reads; ``r``: the requirement, whose kind may
+    change the word (a finding that holds was reproduced)."""
+    text = REPRODUCED if r is not None and reproduced(r, v) else STATUS_TEXT[v.status]
+    return text + (" (vacuous)" if v.vacuous else "")
 
 
 def verdict_of(report: Report, rid: str, profile: str) -> Verdict | None:
@@ -444,11 +449,16 @@ table.md th, table.md td, table.json th, table.json td, table.stats th, table.st
 table.md th, table.json th, table.stats th { background: #edf2f7; }
 figure { margin: 12px 0 20px; }
 figcaption { font-weight: bold; margin-bottom: 4px; }
-figure.machine svg { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figure.machine .drawing { overflow-x: auto; border: 1px solid var(--line); }
+figure.machine svg { display: block; }  /* natural size, so that the cells stay readable; the box scrolls */
 .chart { overflow-x: auto; }
 .verdict { border-left: 6px solid var(--line); padding: 4px 12px; margin: 10px 0 14px; }
 .verdict .status { font-weight: bold; padding: 1px 8px; border-radius: 3px; }
 .req { border-top: 1px solid var(--line); }
+.legend-tables { display: flex; flex-wrap: wrap; gap: 12px 28px; align-items: flex-start; }
+.legend-tables caption { text-align: left; font-weight: bold; padding-bottom: 2px; white-space: nowrap; }
+details.scenario { margin: 10px 0; }
+details.scenario > summary { cursor: pointer; margin-bottom: 6px; }
 """
 
 
@@ -475,7 +485,7 @@ def _matrix_html(report: Report, reqs: Sequence[Requirement]) -> str:
             classes = f"cell st-{v.status}" + (" vacuous" if v.vacuous else "")
             title = f"{v.engine}" + (f", {v.bound}" if v.bound else "")
             cells.append(f'<td class="{classes}" data-status="{v.status}" data-vacuous="{str(v.vacuous).lower()}" '
-                         f'title="{e(title)}"><a href="#{anchor("v", r.id, p)}">{e(status_text(v))}</a></td>')
+                         f'title="{e(title)}"><a href="#{anchor("v", r.id, p)}">{e(status_text(v, r))}</a></td>')
         rows.append(f'<tr id="{anchor("m", r.id)}"><th scope="row"><a href="#{anchor("req", r.id)}">{e(r.id)}</a></th>'
                     f"<td>{e(r.sections)}</td><td>{e(r.kind)}</td>{''.join(cells)}</tr>")
     counts = []
@@ -493,9 +503,13 @@ def _matrix_html(report: Report, reqs: Sequence[Requirement]) -> str:
         counts.append(f"<li><b>{e(pr.profile)}</b>: {e(', '.join(parts))}</li>")
     legend = "".join(f'<span class="swatch st-{st}" title="{e(STATUS_MEANING[st])}">{e(STATUS_TEXT[st])}</span>'
                      for st in STATUSES)
-    legend += '<span class="swatch vacuous">vacuous</span>'
+    legend += (f'<span class="swatch st-holds" title="{e(REPRODUCED_MEANING)}">{e(REPRODUCED)}</span>'
+               '<span class="swatch vacuous">vacuous</span>')
     return (f'<p class="legend">{legend}<br><span class="muted">A vacuous verdict holds only because its premise '
-            "never occurs in the scenario: it does not count as met. Each cell links to its details.</span></p>"
+            "never occurs in the scenario: it does not count as met. A finding (FIND-*) predicts that a reading of "
+            "the draft breaks a requirement: for a finding, holds means the problem was reproduced (a run shows "
+            f"what the reading leads to), so its cell says <b>{e(REPRODUCED)}</b>. "
+            "Each cell links to its details.</span></p>"
             f'<table id="matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
             f'<ul class="counts">{"".join(counts)}</ul>')
 
@@ -551,31 +565,83 @@ def _coverage_html(coverage: Attachment) -> str:
 
 def _machines_html(report: Report, svgs: dict[tuple[str, Role], str]) -> str:
     out = ['<p class="muted">Drawn from the transition tables (<code>model/_machines.py</code>) under the '
-           "scenario's options. One edge per table row, labelled <code>input [guard] / effect</code> and the "
-           "requirements it serves; rows that keep the state are listed inside it in processing order, each with "
-           "its own loop. A dashed state is one no row enters.</p>"]
+           "scenario's options. A box per state: its inputs across (inputs that do the same share a column), its "
+           "checks down in the order they are made, and in each cell what that row does when its check is the "
+           "first that holds; arrows are the rows that change the state. A dashed state is one no row enters. "
+           "Every cell links to its row in the table under the figure, which lists every row with the "
+           "requirements it serves.</p>"]
     for pr in report.profiles:
         for role in Role:
             name = D.machine_name(pr.profile, role)
+            rows = D.table_rows(pr.profile, role, report.scenario)
+            head = "".join(f"<th>{e(c)}</th>" for c in D.TABLE_HEAD)
+            body = "".join(f'<tr id="{anchor(name)}-row{cells[0]}">' + "".join(f"<td>{e(c)}</td>" for c in cells)
+                           + "</tr>" for cells in D.machine_table(rows, role))
             out.append(f'<figure class="machine" id="{anchor("fig", name)}"><figcaption>{e(pr.profile)}: '
-                       f"{e(D.ROLE_NAMES[role])} machine</figcaption>{svgs[(pr.profile, role)]}</figure>")
+                       f'{e(D.ROLE_NAMES[role])} machine</figcaption><div class="drawing">{svgs[(pr.profile, role)]}</div>'
+                       f"<details><summary>every row of the table ({len(rows)})</summary>"
+                       f'<table class="md rows"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+                       "</details></figure>")
     return "\n".join(out)
 
 
-def _run_html(run: Run, uid: str, run_file: str | None) -> str:
+def scenarios_shown(report: Report) -> list[Scenario]:
+    """The report's scenario, then every other scenario a run is on (a search
+    plan may take another built-in one), once each: the names in their runs
+    are explained by their own legend."""
+    res: list[Scenario] = []
+    keys: list[tuple[str, list[str]]] = []
+    runs = [run for r in REGISTRY for pr in report.profiles if (v := pr.verdicts.get(r.id)) for run in v.runs]
+    for sc in [report.scenario, *(run.scenario for run in runs)]:
+        key = (sc.name, render.legend(sc))
+        if key not in keys:
+            keys.append(key)
+            res.append(sc)
+    return res
+
+
+def legend_anchor(shown: Sequence[Scenario], sc: Scenario) -> str:
+    key = render.legend(sc)
+    k = next(n for n, x in enumerate(shown) if x.name == sc.name and render.legend(x) == key)
+    return anchor("scenario", str(k))
+
+
+def _table_html(t: render.Table) -> str:
+    head = "".join(f"<th>{e(c)}</th>" for c in t.head)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    return f'<table class="md"><caption>{e(t.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _scenarios_html(shown: Sequence[Scenario]) -> str:
+    out = ['<p class="muted">What the names in the runs stand for: each scenario\'s addresses and SAs, and what '
+           "each peer accepts (its PAD, and its local policy per network).</p>"]
+    for k, sc in enumerate(shown):
+        # The report's own scenario open, the others (from search plans) folded;
+        # a link into a folded one opens it.
+        what = "the report's scenario" if k == 0 else "a scenario some runs are on"
+        out.append(f'<details class="scenario"{" open" if k == 0 else ""}><summary><b>Scenario {e(sc.name)}</b> '
+                   f'<span class="muted">({what}{": " + e(sc.description) if sc.description else ""})</span></summary>'
+                   f'<div class="legend-tables" id="{legend_anchor(shown, sc)}">'
+                   f'{"".join(_table_html(t) for t in render.scenario_tables(sc))}</div></details>')
+    return "\n".join(out)
+
+
+def _run_html(run: Run, uid: str, run_file: str | None, shown: Sequence[Scenario]) -> str:
     title = e(run.label or "run")
     note = f' <span class="muted">({e(run.note)})</span>' if run.note else ""
-    where = f"scenario {run.scenario.name}, profile {run.profile}, {len(run.inputs)} steps"
+    where = (f'<a href="#{legend_anchor(shown, run.scenario)}">scenario {e(run.scenario.name)}</a>, '
+             f"profile {e(run.profile)}, {len(run.inputs)} steps")
     if run.mutant:
-        where += f", mutant {run.mutant}"
+        where += f", mutant {e(run.mutant)}"
     link = f' · <a href="{e(run_file)}">replay file</a>' if run_file else ""
     return (f'<figure class="run" id="{uid}"><figcaption>{title}{note}</figcaption>'
-            f'<p class="muted">{e(where)}{link}</p>'
+            f'<p class="muted">{where}{link}</p>'
             f'<div class="chart">{D.sequence_svg(run, uid + "-chart")}</div>'
             f'<pre class="steps">{e(run.table())}</pre></figure>')
 
 
-def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[tuple[str, str], str]) -> tuple[str, int]:
+def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[tuple[str, str], str],
+                  shown: Sequence[Scenario]) -> tuple[str, int]:
     out = []
     n_runs = 0
     for r in reqs:
@@ -590,7 +656,7 @@ def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[t
             v = pr.verdicts.get(r.id)
             if v is None:
                 continue
-            bits = [f'<span class="status">{e(status_text(v))}</span> under <b>{e(pr.profile)}</b>',
+            bits = [f'<span class="status">{e(status_text(v, r))}</span> under <b>{e(pr.profile)}</b>',
                     f"engine: {e(v.engine)}"]
             if v.bound:
                 bits.append(f"bound: {e(v.bound)}")
@@ -603,7 +669,8 @@ def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[t
             if v.detail:
                 body.append(f"<p>{e(v.detail)}</p>")
             for k, run in enumerate(v.runs, 1):
-                body.append(_run_html(run, anchor("run", r.id, pr.profile, str(k)), run_files.get((r.id, pr.profile))))
+                body.append(_run_html(run, anchor("run", r.id, pr.profile, str(k)), run_files.get((r.id, pr.profile)),
+                                      shown))
                 n_runs += 1
             body.append("</div>")
             part.append("".join(body))
@@ -638,12 +705,14 @@ def build(report: Report, findings: Attachment, coverage: Attachment, svgs: dict
     sc = report.scenario
     profiles = [pr.profile for pr in report.profiles]
     headline = _headline(report)
-    details, n_runs = _details_html(report, reqs, run_files)
-    nav = [("verdicts", "Verdicts"), ("findings", "Findings"), ("machines", "Machines"), ("details", "Details"),
-           ("vectors", "Vectors")] + ([("timings", "Timings")] if timings else [])
+    shown = scenarios_shown(report)
+    details, n_runs = _details_html(report, reqs, run_files, shown)
+    nav = [("verdicts", "Verdicts"), ("scenario", "Scenario"), ("findings", "Findings"), ("machines", "Machines"),
+           ("details", "Details"), ("vectors", "Vectors")] + ([("timings", "Timings")] if timings else [])
     sections = [
         '<section id="verdicts"><h2>Verdict matrix</h2>' + _matrix_html(report, reqs)
         + "<h3>Engines</h3>" + _engines_html(report) + "</section>",
+        '<section id="scenario"><h2>Scenario: what the names stand for</h2>' + _scenarios_html(shown) + "</section>",
         '<section id="findings"><h2>Findings</h2>' + _findings_html(findings) + "</section>",
         '<section id="machines"><h2>Machines</h2>' + _machines_html(report, svgs) + "</section>",
         '<section id="details"><h2>Requirements, verdicts and runs</h2>'
@@ -712,7 +781,8 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
         "## Verdict matrix",
         "",
         "Statuses: " + "; ".join(f"*{STATUS_TEXT[st]}*: {STATUS_MEANING[st]}" for st in STATUSES)
-        + ". *(vacuous)*: the premise never occurs in the scenario, so it does not count as met.",
+        + ". *(vacuous)*: the premise never occurs in the scenario, so it does not count as met. "
+        + f"*{REPRODUCED}*: {REPRODUCED_MEANING}.",
         "",
         "| requirement | draft | " + " | ".join(profiles) + " |",
         "|---|---|" + "---|" * len(profiles),
@@ -724,16 +794,23 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
             if v is None:
                 cells.append("-")
             else:
-                text = status_text(v)
+                text = status_text(v, r)
                 cells.append(f"**{text}**" if v.status in ("violated", "inconclusive") else text)
         out.append(f"| [{r.id}](#{md_anchor(r.id)}) | {_md_cell(r.sections)} | " + " | ".join(cells) + " |")
-    out += ["", "## Findings", ""]
+    out += ["", "## Scenario: what the names stand for", ""]
+    for shown_sc in scenarios_shown(report):
+        out += [f"### Scenario {shown_sc.name}", ""]
+        for t in render.scenario_tables(shown_sc):
+            out += [f"{t.caption}:", "", "| " + " | ".join(t.head) + " |", "|" + "---|" * len(t.head),
+                    *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in t.rows), ""]
+    out += ["## Findings", ""]
     if findings.present:
         out += [f"From `{findings.shown}`.", "", shift_markdown(str(findings.content)).rstrip(), ""]
     else:
         out += [f"No findings yet: `{findings.shown}` does not exist.", ""]
     out += ["## Machines", "",
-            "The machine diagrams are in the HTML report and in `diagrams/` (`ipsecmm diagrams` draws them).", "",
+            "The machine diagrams are in the HTML report and in `diagrams/` (`ipsecmm diagrams` draws them), "
+            "each with the table of its rows (`diagrams/machine-*.md`).", "",
             "## Requirements, verdicts and runs", ""]
     for r in reqs:
         out += [f"### {r.id}", "", f"Draft {r.sections}; {r.kind}. {r.summary}", ""]
@@ -745,13 +822,14 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
             v = pr.verdicts.get(r.id)
             if v is None:
                 continue
-            line = f"- **{pr.profile}**: {status_text(v)} ({v.engine}" + (f"; {v.bound}" if v.bound else "") + ")"
+            line = f"- **{pr.profile}**: {status_text(v, r)} ({v.engine}" + (f"; {v.bound}" if v.bound else "") + ")"
             if v.detail:
                 line += f". {v.detail}"
             out.append(line)
             for run in v.runs:
                 out += ["", f"  {run.label or 'run'}" + (f" ({run.note})" if run.note else "")
-                        + f", scenario {run.scenario.name}, {len(run.inputs)} steps"
+                        + f", [scenario {run.scenario.name}](#{md_anchor(f'Scenario {run.scenario.name}')})"
+                        + f", {len(run.inputs)} steps"
                         + (f", replay file `{run_files[(r.id, pr.profile)]}`" if (r.id, pr.profile) in run_files else "")
                         + ":", ""]
                 out += ["  ```mermaid", *("  " + s for s in run.mermaid().splitlines()), "  ```", ""]

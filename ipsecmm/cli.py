@@ -163,6 +163,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     w = rt.initial()
     out = sys.stdout
     print(f"scenario {sc.name} · profile {m.prof.name} · seed {args.seed} · up to {args.steps} steps", file=out)
+    for line in render.legend(sc):
+        print(f"  {line}", file=out)
+    print("initial state:", file=out)
     for line in render.snapshot(m, w):
         print(f"    {line}", file=out)
     step = 0
@@ -253,8 +256,10 @@ STATUS_MARK = {"proved": "PROVED", "holds": "holds", "violated": "VIOLATED", "in
                "not-applicable": "n/a"}
 
 
-def _cell(v: Any) -> str:
-    mark = STATUS_MARK[v.status]
+def _cell(v: Any, r: Any) -> str:
+    from ipsecmm.properties import REPRODUCED, reproduced
+
+    mark = REPRODUCED if reproduced(r, v) else STATUS_MARK[v.status]
     if v.vacuous:
         mark += " (vacuous)"
     if v.declared:
@@ -335,7 +340,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     mm is among the profiles and null otherwise: a check that left mm out
     knows nothing about it.  The text output says nothing about mm then, and
     the exit code is 1 only when mm was checked and misses a requirement."""
-    from ipsecmm.properties import REGISTRY, Checker
+    from ipsecmm.properties import REGISTRY, REPRODUCED, REPRODUCED_MEANING, Checker
 
     from ._progress import terminal_progress
 
@@ -358,8 +363,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             cells = []
             for p in profiles:
                 v = report.verdict(r.id, p)
-                cells.append(f"{_cell(v):<16}{v.seconds:5.1f}s")
+                cells.append(f"{_cell(v, r):<16}{v.seconds:5.1f}s")
             print(f"{r.id:<{width}}  " + " ".join(f"{c:<21}" for c in cells))
+        print("(vacuous): its premise never occurs in the scenario, so it does not count as met")
+        print(f"{REPRODUCED}: {REPRODUCED_MEANING}")
         if any(v.declared for pr in report.profiles for v in pr.verdicts.values()):
             print("(declared): the evidence passes through a limit the profile declares (its list of messages or a "
                   "yes/no flag); ipsecmm explain ID shows which")
@@ -383,6 +390,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from ipsecmm.model import _render as render
     from ipsecmm.properties import Checker, by_id
 
     reqs = by_id()
@@ -399,14 +407,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(f"  note: {r.note}")
     checker = Checker(sc, None, z3_engine=False, only=[rid])
     report = checker.run(profiles)
+    legends = [render.legend(sc)]  # and one for each other scenario a run is on, before its first run
+    print("\n" + "\n".join(f"  {line}" for line in legends[0]))
     for pr in report.profiles:
         v = pr.verdicts[rid]
-        print(f"\n[{pr.profile}] {_cell(v)} — {v.engine}" + (f", {v.bound}" if v.bound else ""))
+        print(f"\n[{pr.profile}] {_cell(v, r)} — {v.engine}" + (f", {v.bound}" if v.bound else ""))
         if v.detail:
             print(f"  {v.detail}")
         for d in v.declared:
             print(f"  rests on a declared limit: {d}")
         for run in v.runs:
+            if render.legend(run.scenario) not in legends:
+                legends.append(render.legend(run.scenario))
+                print("\n".join(f"  {line}" for line in legends[-1]))
             print(f"  {run.label}" + (f" ({run.note})" if run.note else "") + f" — scenario {run.scenario.name}:")
             for line in run.table().splitlines():
                 print(f"    {line}")

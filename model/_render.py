@@ -7,12 +7,14 @@ so the same run always reads the same.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ._machines import Event, MInput, base_kind
 from ._model import Input, Model
+from ._scenario import Scenario
 from ._state import Msg, PeerState, World
-from ._vocab import ALLSA, NOADDR, NOSA, Action, InKind, Kind, Mode, Reason, SAState
+from ._vocab import ALLSA, NOADDR, NOSA, Action, Family, InKind, Kind, Mode, Peer, Reason, SAState
 
 PEER = ("I", "R")
 ARROW = ("I→R", "R→I")
@@ -195,4 +197,77 @@ def snapshot(m: Model, w: World) -> list[str]:
                 spd = f"  SPD I{addrs(m, ps.spd[k].sel_i)} R{addrs(m, ps.spd[k].sel_r)}"
             lines.append(f"{PEER[p]} {slot(m, k):<8} {_sa_text(m, k, e)}{spd}")
     lines.append(f"working {addrs(m, w.up)}")
+    return lines
+
+
+# --------------------------------------------------------------------------- what the names stand for
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small table of text, for a terminal, HTML or Markdown alike."""
+
+    caption: str
+    head: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _names(sc: Scenario, mask: int) -> str:
+    return ",".join(sc.names(mask)) or "-"
+
+
+def scenario_tables(sc: Scenario) -> list[Table]:
+    """The legend of a scenario: what a1, r1, web... stand for (addresses and
+    SAs), and what each peer accepts (its PAD, and its local policy for each
+    network the other peer's addresses are on).  Every output that prints
+    these names shows this legend, from here."""
+    addresses = tuple((a.name, a.owner.name, "v6" if a.family == Family.V6 else "v4", a.network, a.ip, _yes(a.up))
+                      for a in sc.addresses)
+    sas = []
+    for s in sc.slots:
+        mode = "IKE_SA" if s.mode == Mode.IKE else s.mode.name.lower()
+        spd = "-"
+        if s.mode == Mode.TRANSPORT:
+            spd = "; ".join(f"{p.name}: {_names(sc, s.spd_allow[p])}" for p in Peer)
+        sas.append((s.name, mode, s.protection.name.lower(), s.state.name.lower(), _names(sc, s.cur_i),
+                    _names(sc, s.cur_r), _names(sc, s.alt_i | s.alt_r) if s.alt_i | s.alt_r else "-", spd))
+    pads = tuple((p.name, _names(sc, sc.peers[p].pad)) for p in Peer)
+    policies = []
+    for p in Peer:
+        cfg = sc.peers[p]
+        nets = [a.network for a in sc.addresses if a.owner == p.other]
+        nets += sorted(cfg.networks)
+        for net in dict.fromkeys(nets):
+            pol = cfg.policy(net)
+            policies.append((p.name, net, _yes(pol.accept), _yes(pol.require_rr), pol.min_protection.name.lower(),
+                             "scenario" if net in cfg.networks else "default"))
+    return [
+        Table("addresses", ("name", "owner", "family", "network", "IP", "working at start"), addresses),
+        Table("SAs (state at start; an absent SA is one a CREATE_CHILD_SA can set up)",
+              ("name", "mode", "protection", "state", "I addresses", "R addresses", "alternates",
+               "SPD covers (per peer)"), tuple(sas)),
+        Table("PAD: the other peer's addresses each peer authorises", ("peer", "authorises"), pads),
+        Table("local policy of each peer, per network of the other peer's addresses",
+              ("peer", "network", "accept", "require_rr", "min_protection", "from"), tuple(policies)),
+    ]
+
+
+def text_table(t: Table) -> list[str]:
+    """A table as aligned text lines, under its caption."""
+    widths = [max(len(r[c]) for r in (t.head, *t.rows)) for c in range(len(t.head))]
+    lines = [f"{t.caption}:"]
+    for r in (t.head, *t.rows):
+        lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return lines
+
+
+def legend(sc: Scenario) -> list[str]:
+    """The scenario's legend as text lines (``simulate``, ``explain``)."""
+    lines = [f"scenario {sc.name}: what the names stand for"]
+    for t in scenario_tables(sc):
+        lines += text_table(t)
     return lines

@@ -10,7 +10,7 @@ Public API:
 * :data:`MUTANTS`, :func:`kill`, :func:`killers` -- seeded model mutants
 """
 
-from ._check import Checker, Report, Verdict, check, kill, killers
+from ._check import REPRODUCED, REPRODUCED_MEANING, Checker, Report, Verdict, check, kill, killers, reproduced
 from ._encode import Encoding, all_inputs
 from ._explorer import Explorer, ExploreStats, StopSearch, default_progress
 from ._mutants import MUTANTS, Mutant
@@ -20,6 +20,8 @@ from ._runs import ReplayError, Run, dump, input_from_json, input_json
 __all__ = [
     "MUTANTS",
     "REGISTRY",
+    "REPRODUCED",
+    "REPRODUCED_MEANING",
     "Checker",
     "Encoding",
     "ExploreStats",
@@ -40,4 +42,5 @@ __all__ = [
     "input_json",
     "kill",
     "killers",
+    "reproduced",
 ]

@@ -64,6 +64,19 @@ from ._runs import Run
 
 MET = ("proved", "holds")
 
+#: What the outputs call a finding that holds.  A finding (FIND-*) predicts
+#: that a reading of the draft breaks a requirement; it holds when a run shows
+#: that, which a green "holds" beside the other rows would hide.  The status
+#: itself stays "holds" (the JSON and the exit code read it).
+REPRODUCED = "reproduced"
+REPRODUCED_MEANING = ("for a finding (FIND-*), holds means the problem was reproduced: a run shows what the "
+                      "reading of the draft leads to")
+
+
+def reproduced(r: Requirement, v: Verdict) -> bool:
+    """Whether ``v`` is a finding whose problem a run reproduced."""
+    return r.kind == "finding" and v.status == "holds"
+
 
 @dataclass
 class Verdict:
@@ -389,6 +402,20 @@ def unexercised(sc: Scenario, r: Requirement) -> str:
         names = ", ".join(a.name.lower() for a in missing)
         return f"the scenario's actions ({', '.join(a.name.lower() for a in allowed)}) exclude {names}"
     return ""
+
+
+def violation_extra(rid: str, step: int, where: str, prop: str) -> dict[str, Any]:
+    """What a counterexample records about its failure: the step to mark in
+    its drawings (0: the initial state) and a caption saying what fails there.
+    ``where``: "state" (the state the step enters breaks an invariant),
+    "step" (the step itself breaks a step invariant) or a sentence of its own."""
+    if where == "state":
+        text = f"{rid} fails in the initial state" if step == 0 else f"{rid} fails in the state this step enters"
+    elif where == "step":
+        text = f"{rid} fails at this step"
+    else:
+        text = f"{rid}: {where}"
+    return {"violation_step": step, "violation": text + (f" — {prop}" if prop else "")}
 
 
 # --------------------------------------------------------------------------- searches
@@ -902,8 +929,10 @@ class Checker:
             for n, c in props:
                 key = (r.id, n)
                 if key in hooks.violation:
-                    runs.append(Run(sc, profile, hooks.violation[key], label=f"counterexample to {r.id}",
-                                    mutant=self.mutant))
+                    inputs = hooks.violation[key]
+                    where = "state" if isinstance(c, Invariant) else "step"
+                    runs.append(Run(sc, profile, inputs, label=f"counterexample to {r.id}", mutant=self.mutant,
+                                    extra=violation_extra(r.id, len(inputs), where, r.property)))
                 if c.when is not None and key not in hooks.antecedent:
                     vacuous = True
                     details.append("its premise never holds in a reachable state or step")
@@ -929,7 +958,7 @@ class Checker:
             wrong = [hooks.violation[key] for j in range(len(cap.always)) if (key := (f"{r.id}#{n}!", j)) in hooks.violation]
             if wrong:
                 run = Run(sc, profile, wrong[0], label=f"counterexample to {r.id}: a step the requirement forbids",
-                          mutant=self.mutant)
+                          mutant=self.mutant, extra=violation_extra(r.id, len(wrong[0]), "step", r.property))
                 verdicts[r.id] = Verdict("violated", "explorer", "shortest run (breadth-first)", secs,
                                          runs=[run, *goal_runs],
                                          detail="a step breaks what must hold every time: " + r.property.split("always: ")[-1])
@@ -983,7 +1012,7 @@ class Checker:
             secs = time.perf_counter() - t
             if bad is not None:
                 run = Run(sc, profile, bad, label=f"counterexample to {r.id}", mutant=self.mutant,
-                          extra={"violation_step": len(bad)})
+                          extra=violation_extra(r.id, len(bad), "step", r.property))
                 return Verdict("violated", "explorer (history)", "shortest run (breadth-first over runs' histories)",
                                v.seconds + secs, runs=[run])
             if not complete:
@@ -1068,7 +1097,10 @@ class Checker:
         stats = ex.run(on_state=on_state)
         secs = time.perf_counter() - t
         if hit:
-            run = Run(sc, profile, ex.run_to(hit[0]), label="an SA holding two addresses under UPDATE alone")
+            inputs = ex.run_to(hit[0])
+            run = Run(sc, profile, inputs, label="an SA holding two addresses under UPDATE alone",
+                      extra=violation_extra(r.id, len(inputs), "after this step an SA holds two current addresses, "
+                                            "though only UPDATE was used", ""))
             return Verdict("violated", "explorer", "shortest run", secs, runs=first.runs + [run],
                            detail="UPDATE alone reached an overlap, so it could make before break too")
         if not stats.complete:
@@ -1085,7 +1117,10 @@ class Checker:
             prefix, path = bad
             run = Run(main.model.sc, profile, prefix + path,
                       label=f"counterexample to {r.id}: a fair continuation that never gets there",
-                      extra={"trigger_step": len(prefix)}, mutant=self.mutant)
+                      extra={"trigger_step": len(prefix),
+                             **violation_extra(r.id, len(prefix), "from this step on, delivery is fair and the goal "
+                                               "is never reached", r.property)},
+                      mutant=self.mutant)
             return Verdict("violated", "response", "fair continuation", secs, runs=[run],
                            detail=f"from step {len(prefix)} on, delivery is fair and the goal is never reached")
         if not main.stats.complete:

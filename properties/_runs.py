@@ -36,6 +36,7 @@ from ipsecmm.model._vocab import act_trigger
 from ._encode import leaves
 
 PEERS = ("I", "R")
+MARK = "✗"  # marks the step where a counterexample's property fails
 
 
 class ReplayError(Exception):
@@ -85,24 +86,44 @@ class Run:
         steps = self.replay()
         return steps[-1][3] if steps else self.model().initial()
 
+    def violation(self) -> tuple[int, str] | None:
+        """For a counterexample: the step where its property fails (0: the
+        initial state already does) and what fails there, as the checker
+        recorded them in ``extra``; None for other runs."""
+        step, text = self.extra.get("violation_step"), self.extra.get("violation")
+        if type(step) is int and 0 <= step <= len(self.inputs) and isinstance(text, str):
+            return step, text
+        return None
+
     # ------------------------------------------------------------------ text
 
     def table(self) -> str:
+        """One line per step; the step where a counterexample fails is marked
+        with a cross and followed by what fails."""
         m = self.model()
+        bad = self.violation()
         lines = [f"{'#':>3}  {'who':<8} {'input':<48} outcome"]
+        if bad is not None and bad[0] == 0:
+            lines.append(f"{0:>3}{MARK} {'-':<8} {'(the initial state)':<48} {MARK} {bad[1]}")
         for n, (w, inp, events, w2) in enumerate(self.replay(), 1):
             who, what = render.input_(m, w, inp)
             said = [t for t in (render.event(m, ev) for ev in events) if t]
             changes = render.world_diff(m, w, w2)
             outcome = "; ".join(said + changes) or "-"
-            lines.append(f"{n:>3}  {who:<8} {what:<48} {outcome}")
+            marked = bad is not None and bad[0] == n
+            lines.append(f"{n:>3}{MARK if marked else ' '} {who:<8} {what:<48} {outcome}")
+            if marked and bad is not None:
+                lines.append(f"{'':>4} {'':<8} {'':<48} {MARK} {bad[1]}")
         return "\n".join(lines)
 
     def mermaid(self) -> str:
         """A Mermaid sequence diagram of the messages of the run."""
         m = self.model()
         out = ["sequenceDiagram", "    participant I as I (initiator)", "    participant R as R (responder)"]
-        for w, inp, events, _ in self.replay():
+        bad = self.violation()
+        if bad is not None and bad[0] == 0:
+            out.append(f"    Note over I,R: {MARK} {_mm(bad[1])}")
+        for n, (w, inp, events, _) in enumerate(self.replay(), 1):
             who, what = render.input_(m, w, inp)
             if inp.kind == InKind.ACT:
                 out.append(f"    Note over {who}: user: {_mm(what)}")
@@ -121,6 +142,8 @@ class Run:
                     text = render.event(m, ev)
                     if text:
                         out.append(f"    Note over {PEERS[ev.peer]}: {_mm(text)}")
+            if bad is not None and bad[0] == n:
+                out.append(f"    Note over I,R: {MARK} step {n}: {_mm(bad[1])}")
         return "\n".join(out)
 
     # ------------------------------------------------------------------ files

@@ -376,3 +376,48 @@ def test_every_verb_reports_a_bad_scenario_on_one_prefixed_line(verb, capsys, tm
     pos, opts = (extra[:1], extra[1:]) if verb == "explain" else ([], extra)
     assert main([verb, *pos, "--scenario", "bad.toml", *opts]) == 2
     assert "bad.toml: not valid TOML" in _one_line(capsys, verb)
+
+
+# --------------------------------------------------------------------------- what a reviewer reads
+
+
+def test_simulate_and_explain_say_what_the_names_stand_for(capsys):
+    from ipsecmm.model import _render as render
+    from ipsecmm.model import builtin_scenario, default_scenario
+
+    sc = default_scenario()
+    legend = [f"  {line}" for line in render.legend(sc)]
+    for a in sc.addresses:  # a line per address: owner, family, network, IP, working at start
+        family = "v6" if a.family else "v4"
+        assert any(line.split() == [a.name, a.owner.name, family, a.network, a.ip, "yes" if a.up else "no"]
+                   for line in legend)
+    for net, pol in sc.peers[1].networks.items():
+        assert any(line.split()[:5] == ["R", net, "yes" if pol.accept else "no", "yes" if pol.require_rr else "no",
+                                        pol.min_protection.name.lower()] for line in legend)
+    assert any(line.split() == ["R", ",".join(sc.names(sc.peers[1].pad))] for line in legend)
+
+    assert main(["simulate", "--steps", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    start = out.index(legend[0])
+    assert start == 1 and out[start:start + len(legend)] == legend and out[start + len(legend)] == "initial state:"
+
+    # explain: the scenario's legend, then each other scenario's before the first run on it.
+    assert main(["explain", "SCN-POLICY-CASES", "--profile", "mm"]) == 0
+    text = capsys.readouterr().out
+    assert "\n".join(legend) in text
+    for name in ("policy-case1", "policy-case2", "policy-case3"):
+        block = "\n".join(f"  {line}" for line in render.legend(builtin_scenario(name)))
+        assert text.count(block) == 1 and text.index(block) < text.index(f"— scenario {name}:")
+
+
+def test_check_matrix_says_a_finding_was_reproduced(tmp_path, capsys):
+    from ipsecmm.properties import REPRODUCED, REPRODUCED_MEANING
+
+    assert main(["check", "--no-z3", "--scenario", "scenarios/fallback.toml", "--profile", "mm", "--jobs", "1",
+                 "--runs", str(tmp_path)]) in (0, 1)
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split()[1] for line in lines if line.startswith(("FIND-", "INV-"))}
+    assert rows["FIND-4.1-ORDER"] == rows["FIND-12-BOTH-MOVE"] == REPRODUCED and rows["INV-AGREE"] != REPRODUCED
+    assert f"{REPRODUCED}: {REPRODUCED_MEANING}" in lines
+    saved = json.loads((tmp_path / "FIND-4.1-ORDER.mm.json").read_text())
+    assert saved["status"] == "holds"

@@ -128,22 +128,53 @@ def test_findings_are_exposed_with_runs(matrix):
         assert v.status == "holds" and v.runs
         assert v.runs[0].scenario.options != default_scenario().options  # found under the option
         v.runs[0].replay()
+        broken = v.runs[0].label.rsplit(", ", 1)[1].split()[0]  # "FIND-...: under k=v, INV-AGREE fails"
+        found = v.runs[0].violation()
+        assert found is not None and found[1].startswith(f"{broken}:" if broken.startswith("LIVE") else f"{broken} fails")
 
 
-def violates_at_end(rid: str, run: Run) -> bool | None:
-    """Whether the last step of ``run`` breaks ``rid``'s invariants (None:
-    the requirement is not an invariant the last step can show)."""
-    steps = run.replay()
+def breaks_at(rid: str, run: Run, n: int) -> bool | None:
+    """Whether step ``n`` of ``run`` (0: its initial state) breaks ``rid``'s
+    invariants: the state it enters, or the step itself (None: the requirement
+    is not an invariant a step can show)."""
     m = run.model()
-    pre, inp, _, post = steps[-1]
+    if n == 0:
+        pre = inp = None
+        post = m.initial()
+    else:
+        pre, inp, _, post = run.replay()[n - 1]
     answers = []
     for chk in by_id()[rid].checks:
         if isinstance(chk, Invariant):
             answers.append((chk.when is None or bool(chk.when(m, post))) and not chk.then(m, post))
         elif isinstance(chk, StepInvariant):
-            answers.append(inp.kind in chk.kinds and bool(chk.when(m, pre, inp, post))
+            answers.append(inp is not None and inp.kind in chk.kinds and bool(chk.when(m, pre, inp, post))
                            and not chk.then(m, pre, inp, post))
     return any(answers) if answers else None
+
+
+def violates_at_end(rid: str, run: Run) -> bool | None:
+    """Whether the last step of ``run`` breaks ``rid``'s invariants."""
+    return breaks_at(rid, run, len(run.inputs))
+
+
+def test_counterexamples_mark_the_step_where_they_fail(matrix):
+    """Each counterexample to an invariant records the first step that breaks
+    it (the step entering the bad state, or the bad step) and says what fails."""
+    marked = 0
+    for pr in matrix.profiles:
+        for rid, v in pr.verdicts.items():
+            for run in v.runs:
+                if by_id()[rid].kind != "invariant" or not run.label.startswith("counterexample"):
+                    continue
+                found = run.violation()
+                assert found is not None, (rid, pr.profile)
+                step, text = found
+                assert text.startswith(f"{rid} fails") and by_id()[rid].property in text
+                assert breaks_at(rid, run, step) and not any(breaks_at(rid, run, k) for k in range(step))
+                assert json.loads(json.dumps(run.to_json()))["extra"]["violation_step"] == step
+                marked += 1
+    assert marked >= 1
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda mu: mu.name)
@@ -154,6 +185,9 @@ def test_every_mutant_is_killed(mutant):
     assert run.mutant == mutant.name
     broken = violates_at_end(rid, run)  # the counterexample is a run of the mutated model...
     assert broken in (True, None)
+    found = run.violation()  # ...whose drawings mark the step where it fails
+    assert found is not None and found[1].startswith(rid)
+    assert found[0] == len(run.inputs) if broken else 0 <= found[0] <= len(run.inputs)
     real = Run(run.scenario, run.profile, run.inputs, label="", mutant=None)
     try:
         real.replay()

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
-import struct
-import subprocess
-import zlib
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser import count_colour, headless, png_rows
 
 from ipsecmm.cli import main
 from ipsecmm.gen import _report as R
@@ -110,6 +106,30 @@ def test_matrix_has_a_linked_coloured_cell_per_verdict(report, page):
     assert any(v.vacuous for pr in report.profiles for v in pr.verdicts.values())
 
 
+def test_a_reproduced_finding_does_not_read_as_a_plain_pass(report, page):
+    """A FIND-* row that holds says "reproduced" (the legend says why), in
+    HTML and Markdown; its status stays "holds" for whatever reads the JSON."""
+    from ipsecmm.cli import report_json
+    from ipsecmm.properties import REPRODUCED, REPRODUCED_MEANING
+
+    found = [(r, p) for r in REGISTRY for p in PROFILE_NAMES
+             if r.kind == "finding" and report.verdict(r.id, p).status == "holds"]
+    assert found
+    doc = {q["id"]: q for q in report_json(report, {})["requirements"]}
+    for r, p in found:
+        row = re.search(rf'<tr id="{R.anchor("m", r.id)}">(.*?)</tr>', page.html, re.S).group(1)
+        cell = re.search(rf'<td [^>]*data-status="holds"[^>]*><a href="#{R.anchor("v", r.id, p)}">([^<]*)</a>', row)
+        assert cell is not None and cell.group(1) == REPRODUCED
+        md_row = next(line for line in page.markdown.splitlines() if line.startswith(f"| [{r.id}]("))
+        assert md_row.split("|")[3 + PROFILE_NAMES.index(p)].strip() == REPRODUCED
+        assert doc[r.id]["verdicts"][p]["status"] == "holds"
+    others = [report.verdict(r.id, p) for r in REGISTRY for p in PROFILE_NAMES if r.kind != "finding"]
+    assert all(R.status_text(v) != REPRODUCED for v in others)
+    legend = re.search(r'<p class="legend">(.*?)</p>', page.html, re.S).group(1)
+    assert "for a finding, holds means the problem was reproduced" in legend and html.escape(REPRODUCED_MEANING) in legend
+    assert f"*{REPRODUCED}*: {REPRODUCED_MEANING}" in page.markdown
+
+
 def test_every_run_is_charted_with_its_step_table(report, page):
     runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
     assert page.runs == len(runs) > 20
@@ -126,7 +146,53 @@ def test_machine_diagrams_are_inline(report, page):
             fig = re.search(rf'<figure class="machine" id="fig-machine-{p}-{role.name.lower()}">(.*?)</figure>',
                             page.html, re.S)
             assert fig is not None and fig.group(1).count("<svg") == 1
-            assert 'class="edge"' in fig.group(1)
+            # Under each drawing, the table of every row; each cell of the drawing links to its row there.
+            name = f"machine-{p}-{role.name.lower()}"
+            rows = re.findall(rf'<tr id="{name}-row(\d+)">', fig.group(1))
+            assert rows == [str(k) for k in range(len(R.D.table_rows(p, role, report.scenario)))]
+            links = set(re.findall(r'xlink:href="#([^"]+)"', fig.group(1)))
+            assert links and links <= {f"{name}-row{k}" for k in rows}
+
+
+def table_texts(page: str, container_id: str) -> list[list[list[str]]]:
+    """The tables inside the element with this id: each as rows of cell texts (head row first)."""
+    start = page.index(f'id="{container_id}"')
+    ends = [page.find(mark, start + 1) for mark in ("</section>", ' id="scenario-')]
+    part = page[start:min(e for e in ends if e >= 0)]
+    tables = re.findall(r"<table[^>]*>(.*?)</table>", part, re.S)
+    return [[[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+             for row in re.findall(r"<tr>(.*?)</tr>", t, re.S)] for t in tables]
+
+
+def test_the_names_in_the_runs_are_explained(report, page):
+    """Addresses, SAs, PAD and per-network policy of every scenario a run is
+    on, in HTML and Markdown, and each run links to its scenario's legend."""
+    from ipsecmm.model import _render as render
+
+    shown = R.scenarios_shown(report)
+    assert shown[0] is report.scenario
+    runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
+    assert {run.scenario.name for run in runs} == {sc.name for sc in shown}
+    for k, sc in enumerate(shown):
+        tables = table_texts(page.html, R.anchor("scenario", str(k)))
+        expected = render.scenario_tables(sc)
+        assert tables == [[list(t.head), *map(list, t.rows)] for t in expected]
+        addresses, _, pads, policies = tables
+        assert [row[0] for row in addresses[1:]] == [a.name for a in sc.addresses]
+        assert [row[4] for row in addresses[1:]] == [a.ip for a in sc.addresses]
+        assert [row[5] for row in addresses[1:]] == ["yes" if a.up else "no" for a in sc.addresses]
+        for peer, cfg in zip("IR", sc.peers, strict=True):
+            assert [peer, ",".join(sc.names(cfg.pad))] in pads
+            for net, pol in cfg.networks.items():
+                assert [peer, net, "yes" if pol.accept else "no", "yes" if pol.require_rr else "no",
+                        pol.min_protection.name.lower(), "scenario"] in policies
+        md = page.markdown
+        assert f"### Scenario {sc.name}" in md
+        for t in expected:
+            assert "\n".join("| " + " | ".join(row) + " |" for row in t.rows) in md
+    for run, fig in zip(runs, re.findall(r'<figure class="run" id="[^"]+">(.*?)</figure>', page.html, re.S), strict=True):
+        assert f'<a href="#{R.legend_anchor(shown, run.scenario)}">scenario {run.scenario.name}</a>' in fig
+    assert any(cfg.networks for sc in shown for cfg in sc.peers)  # some policy rows were checked
 
 
 def test_page_needs_nothing_from_outside(page):
@@ -178,7 +244,7 @@ def test_markdown_has_the_matrix_and_mermaid_runs(report, page):
     for r in REGISTRY:
         row = next(line for line in md.splitlines() if line.startswith(f"| [{r.id}]("))
         cells = [c.strip().strip("*") for c in row.split("|")[3:-1]]
-        assert cells == [R.status_text(report.verdict(r.id, p)) for p in PROFILE_NAMES]
+        assert cells == [R.status_text(report.verdict(r.id, p), r) for p in PROFILE_NAMES]
     runs = [run for r in REGISTRY for pr in report.profiles for run in pr.verdicts[r.id].runs]
     blocks = re.findall(r"  ```mermaid\n(.*?)\n  ```", md, re.S)
     assert len(blocks) == len(runs)
@@ -257,71 +323,6 @@ def test_report_verb_needs_an_output_directory(capsys):
 
 
 # --------------------------------------------------------------------------- a real browser
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("chromium is not installed: `sh scripts/setup.sh --test` installs it (Debian: apt-get install chromium)")
-
-
-def headless(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args]
-    env = {**os.environ, "HOME": str(tmp_path)}  # keep the browser's caches out of the real home
-    return subprocess.run(cmd, capture_output=True, timeout=180, env=env, check=False)
-
-
-def png_rows(data: bytes, keep: int) -> tuple[int, int, list[bytes]]:
-    """Width, height and the first ``keep`` decoded rows of an 8-bit RGB(A) PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, chunks = 8, []
-    while pos < len(data):
-        (n,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
-        assert struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(kind + body), "bad CRC"
-        chunks.append((kind, body))
-        pos += 12 + n
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert depth == 8 and colour in (2, 6) and interlace == 0
-    bpp = 3 if colour == 2 else 4
-    stride = width * bpp
-    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
-    assert len(raw) == height * (stride + 1)
-    rows, prev = [], bytearray(stride)
-    for y in range(min(keep, height)):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):  # undo the PNG filter of the row
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            if kind == 1:
-                line[i] = (line[i] + a) & 255
-            elif kind == 2:
-                line[i] = (line[i] + b) & 255
-            elif kind == 3:
-                line[i] = (line[i] + ((a + b) >> 1)) & 255
-            elif kind == 4:
-                c = prev[i - bpp] if i >= bpp else 0
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(bytes(line if bpp == 3 else bytes(x for k, x in enumerate(line) if k % 4 != 3)))
-        prev = line
-    return width, height, rows
-
-
-def count_colour(rows: list[bytes], rgb: bytes) -> int:
-    """Pixels of exactly this colour (each channel plane mapped to 0/1 bytes, then ANDed)."""
-    tables = [bytes(int(v == c) for v in range(256)) for c in rgb]
-    total = 0
-    for row in rows:
-        r, g, b = (int.from_bytes(row[k::3].translate(tables[k]), "big") for k in range(3))
-        total += (r & g & b).bit_count()
-    return total
 
 
 def test_report_renders_in_a_real_browser(report, svgs, extras, tmp_path):
