@@ -330,7 +330,7 @@ def monitor_search(m: Model, mon: Monitor, max_states: int | None = None) -> tup
     return None, len(nodes), True
 
 
-_EXERCISABLE: dict[Any, bool] = {}
+_EXERCISABLE: dict[Any, tuple[Scenario, bool]] = {}
 
 
 def exercisable(sc: Scenario, cap: Capability, g: int) -> bool:
@@ -346,10 +346,12 @@ def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None) -> boo
     check-only question can always be asked, so it is offered whenever its
     action is."""
     key = (id(sc), actions, slots)
-    if key in _EXERCISABLE:
-        return _EXERCISABLE[key]
-    m = model_of(with_bounds(sc, actions=actions), "mm")
-    if any(O.question(m, user_request(x)) for p in m.mobile for x in m.alphabet[p]):
+    hit = _EXERCISABLE.get(key)
+    if hit is not None and hit[0] is sc:  # the entry pins ``sc``, so its id is not reused
+        return hit[1]
+    m = model_of(sc, "mm")
+    offers = {p: [x for x in m.alphabet[p] if Action(x.trigger.value) in actions] for p in m.mobile}
+    if any(O.question(m, user_request(x)) for p in m.mobile for x in offers[p]):
         return True
     found: list[bool] = []
 
@@ -357,7 +359,7 @@ def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None) -> boo
         for p in m.mobile:
             if w.peers[p].ini.st != IState.IDLE:
                 continue
-            for x in m.alphabet[p]:
+            for x in offers[p]:
                 ask = O.asked(m, user_request(x), p)
                 if ask is None or (slots is not None and not slots(m, ask.sa)):
                     continue
@@ -368,7 +370,7 @@ def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None) -> boo
                     raise StopSearch
 
     Explorer(m).run(on_state=on_state)
-    _EXERCISABLE[key] = bool(found)
+    _EXERCISABLE[key] = (sc, bool(found))
     return bool(found)
 
 
@@ -455,11 +457,19 @@ def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0) -> Ru
         return Run(sc, profile, [Input(InKind.ACT, peer, 0, x)], label=f"attempt: {action.name}",
                    note=f"{profile} has no message for {action.name}: its initiator refuses it itself")
 
-    def answered(mm: Model, pre: World, inp: Input, post: World) -> bool:
+    def answered(mm: Model, pre: World, inp: Input, post: World, acceptable: bool = True) -> bool:
         ans = P.answer(mm, pre, inp)
-        return ans is not None and ans[0] == peer and int(pre.peers[peer].ini.asked.kind) == action
+        if ans is None or ans[0] != peer or int(pre.peers[peer].ini.asked.kind) != action:
+            return False
+        if not acceptable:
+            return True
+        ask = O.asked(mm, pre.peers[peer].ini.asked, peer)
+        return ans[2].reason == 0 and (ask is None or O.judge(mm, pre.peers[1 - peer], ask).acceptable)
 
+    # Closest: a request the draft's checks accept, accepted; else any answered one.
     inputs, _, _ = search(m, answered)
+    if not inputs:
+        inputs, _, _ = search(m, lambda mm, pre, inp, post: answered(mm, pre, inp, post, False))
     if not inputs:
         return None
     kind = m.prof.wire[action].name

@@ -159,16 +159,32 @@ def test_failover_to_an_alternate_and_inactive_without_one():
     assert sad(m, w, R, "ike").state == SAState.INACTIVE
 
 
+def _refusal(events: list, peer: int):
+    return next(ev.reason for ev in events if ev.what == "refuse" and ev.peer == peer)
+
+
 def test_address_actions_on_an_inactive_sa_are_refused_but_update_revives_it():
     m = model()
-    w, _ = run(m, [Input(InKind.LOSE, I, m.sc.addr_index("a1")), Input(InKind.PATH_DEAD, R)])
-    assert sad(m, w, R, "web").state == SAState.INACTIVE
-    _, ev = exchange(m, act(m, Action.ADD, "vpn", new="a2"), w)  # sent from a2: a1 is gone
-    assert answer(ev) == Reason.INACTIVE_SA
+    a1 = m.sc.addr_index("a1")
+    cut = [Input(InKind.LOSE, I, a1), Input(InKind.PATH_DEAD, R)]
+    # An ADD sent while a1 still worked arrives after R marked vpn inactive.
+    w, _ = run(m, [act(m, Action.ADD, "vpn", new="a2"), *cut])
+    assert sad(m, w, R, "vpn").state == SAState.INACTIVE
+    _, ev = run(m, [deliver(I)], w)
+    assert _refusal(ev, R) == Reason.INACTIVE_SA
+    # Once the node knows its SA is cut off it does not ask at all (reading R16)...
+    w, _ = run(m, cut)
+    ev = []
+    assert m.step(w, act(m, Action.ADD, "vpn", new="a2"), ev) in (None, w)  # nothing sent, nothing changed
+    assert _refusal(ev, I) == Reason.INACTIVE_SA
+    # ...but mobility is how the SA comes back: UPDATE is sent, accepted, and revives it.
+    w2, ev = run(m, [act(m, Action.UPDATE, "vpn", "a1", "a2"), deliver(I), deliver(R), deliver(I), deliver(R)], w)
+    assert sad(m, w2, R, "vpn").state == SAState.ACTIVE and sad(m, w2, R, "vpn").cur_i == 1 << m.sc.addr_index("a2")
+    # With inactive_update=refuse an UPDATE on an inactive SA is refused too.
     m2 = model(inactive_update="refuse")
-    w, _ = run(m2, [Input(InKind.LOSE, I, m.sc.addr_index("a1")), Input(InKind.PATH_DEAD, R)])
-    _, ev = run(m2, [act(m2, Action.UPDATE, "vpn", "a1", "a2"), deliver(I), deliver(R)], w)
-    assert answer(ev) == Reason.INACTIVE_SA
+    w, _ = run(m2, [act(m2, Action.UPDATE, "vpn", "a1", "a2"), *cut])
+    _, ev = run(m2, [deliver(I)], w)
+    assert _refusal(ev, R) == Reason.INACTIVE_SA
 
 
 def test_mobike_moves_ike_and_tunnel_sas_but_not_transport():
