@@ -314,6 +314,12 @@ class Model:
         ps, sends = res
         w = set_peer(w, p, ps)
         for msg in sends:
+            if not w.up >> msg.src & 1:
+                # A host cannot send from an address it no longer has: a
+                # retransmission from an address that stopped working is lost.
+                if out is not None:
+                    out.append(Event("lost", p, msg, detail="source address down"))
+                continue
             w2 = chan_put(w, p, msg)
             if w2 is w and out is not None:
                 out.append(Event("lost", p, msg, detail="channel full"))

@@ -65,7 +65,8 @@ def reads(inp: Input) -> tuple[int, ...]:
     if k == InKind.ACT:  # the request budget, addresses up, the peer and its outgoing channel
         return (UP, USED, _PS[a], _CH[a])
     if k in (InKind.TIMEOUT, InKind.RR_TIMEOUT):
-        return (_PS[a], _CH[a])
+        # UP: what is sent from an address that stopped working is lost.
+        return (UP, _PS[a], _CH[a])
     if k == InKind.PATH_DEAD:
         return (UP, _PS[a], _CH[a])
     if k == InKind.DELIVER:
@@ -73,6 +74,9 @@ def reads(inp: Input) -> tuple[int, ...]:
         # channel.  The handler reads UP only to refuse a message to an address
         # that is down, and ``inputs`` never offers that delivery: a world it
         # is offered in gives the same result whatever its other addresses.
+        # (What the receiver sends back leaves from the address the message
+        # reached, which works, so the loss of sends from a dead source
+        # never applies here.)
         return (_CH[a], _PS[1 - a], _CH[1 - a])
     if k == InKind.DROP:
         return (UP, USED, _CH[a])
