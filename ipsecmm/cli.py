@@ -400,24 +400,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
     r = reqs[rid]
     sc = load(args)
     profiles = args.profile or list(PROFILE_NAMES)
-    print(f"{r.id} ({r.kind}; draft {r.sections})")
-    print(f"  {r.summary}")
-    print(f"  property: {r.property}")
-    if r.note:
-        print(f"  note: {r.note}")
+    brief = args.steps_only
+    if not brief:
+        print(f"{r.id} ({r.kind}; draft {r.sections})")
+        print(f"  {r.summary}")
+        print(f"  property: {r.property}")
+        if r.note:
+            print(f"  note: {r.note}")
     checker = Checker(sc, None, z3_engine=False, only=[rid])
     report = checker.run(profiles)
     legends = [render.legend(sc)]  # and one for each other scenario a run is on, before its first run
-    print("\n" + "\n".join(f"  {line}" for line in legends[0]))
+    if not brief:
+        print("\n" + "\n".join(f"  {line}" for line in legends[0]))
     for pr in report.profiles:
         v = pr.verdicts[rid]
-        print(f"\n[{pr.profile}] {_cell(v, r)} — {v.engine}" + (f", {v.bound}" if v.bound else ""))
-        if v.detail:
+        print(("" if brief else "\n") + f"[{pr.profile}] {_cell(v, r)} — {v.engine}" + (f", {v.bound}" if v.bound else ""))
+        if v.detail and not brief:
             print(f"  {v.detail}")
         for d in v.declared:
             print(f"  rests on a declared limit: {d}")
         for run in v.runs:
-            if render.legend(run.scenario) not in legends:
+            if render.legend(run.scenario) not in legends and not brief:
                 legends.append(render.legend(run.scenario))
                 print("\n".join(f"  {line}" for line in legends[-1]))
             print(f"  {run.label}" + (f" ({run.note})" if run.note else "") + f" — scenario {run.scenario.name}:")
@@ -543,6 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explain", help="a requirement, its property, its verdicts and runs")
     p.add_argument("id", help="requirement ID, e.g. MOB-UPDATE (ipsecmm requirements lists them)")
     _common(p, many_profiles=True)
+    p.add_argument("--steps-only", action="store_true",
+                   help="print only each profile's verdict and its runs' step tables (as docs/findings.md quotes them)")
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("requirements", help="list the requirement IDs: section, kind and summary")
