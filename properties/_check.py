@@ -339,19 +339,19 @@ def exercisable(sc: Scenario, cap: Capability, g: int) -> bool:
     return offered(sc, *cap.offer(g))
 
 
-def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None) -> bool:
+def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None, any_answer: bool = False) -> bool:
     """Does some reachable state of ``sc`` (under the draft's extension, the
     profile that can say every request) offer a user request for one of
     ``actions``, naming a slot ``slots`` allows, that the oracle accepts?  A
     check-only question can always be asked, so it is offered whenever its
-    action is."""
-    key = (id(sc), actions, slots)
+    action is; so is any request when ``any_answer`` (goals about refusals)."""
+    key = (id(sc), actions, slots, any_answer)
     hit = _EXERCISABLE.get(key)
     if hit is not None and hit[0] is sc:  # the entry pins ``sc``, so its id is not reused
         return hit[1]
     m = model_of(sc, "mm")
     offers = {p: [x for x in m.alphabet[p] if Action(x.trigger.value) in actions] for p in m.mobile}
-    if any(O.question(m, user_request(x)) for p in m.mobile for x in offers[p]):
+    if any(any_answer or O.question(m, user_request(x)) for p in m.mobile for x in offers[p]):
         return True
     found: list[bool] = []
 

@@ -107,13 +107,18 @@ class Capability:
     #: Used to tell a goal no request could reach in a scenario from one the
     #: profile fails to reach.
     offers: tuple[tuple[tuple[Action, ...], SlotPred | None], ...] = ()
+    #: the goals are about answers whatever they say (a refusal with the right
+    #: reason): any request the user can ask exercises them, not only one the
+    #: draft's checks accept
+    any_answer: bool = False
 
     @property
     def needs(self) -> tuple[Action, ...]:
         return self.uses or ((self.attempt,) if self.attempt else ())
 
-    def offer(self, g: int) -> tuple[tuple[Action, ...], SlotPred | None]:
-        return self.offers[g] if self.offers else (self.needs, None)
+    def offer(self, g: int) -> tuple[tuple[Action, ...], SlotPred | None, bool]:
+        actions, slots = self.offers[g] if self.offers else (self.needs, None)
+        return actions, slots, self.any_answer
 
 
 @dataclass(frozen=True)
@@ -348,7 +353,8 @@ REGISTRY: tuple[Requirement, ...] = (
         "SCN-POLICY-CASES", "11", "Moves between networks with different security policies are accepted or "
         "refused with the matching reason, in each of the three cases of section 11.", "capability",
         tuple(Capability(((f"{name}: the move's answer is {expect.name}", P.policy_outcome(expect)),),
-                         plan=Plan(scenario=name, actions=(Action.UPDATE,)), attempt=Action.UPDATE)
+                         plan=Plan(scenario=name, actions=(Action.UPDATE,)), attempt=Action.UPDATE,
+                         any_answer=expect != Reason.OK)
               for name, expect in (("policy-case1", Reason.POLICY), ("policy-case2", Reason.OK),
                                    ("policy-case3", Reason.PROTECTION))),
         property="sometimes, in each policy-case scenario: the UPDATE's answer is POLICY / OK (SA moved) / PROTECTION",
