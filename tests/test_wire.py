@@ -79,7 +79,7 @@ def test_every_kind_round_trips(msg):
 def test_an_sa_is_named_by_the_senders_inbound_spi():
     d = decode(encode(req(Kind.ADD, sa="web", new=A2), SESSION), SESSION)
     (action, _) = d.inner()
-    assert (action.protocol, action.spi, action.notify_type) == (N.PROTO_ESP, bytes.fromhex("01020304"), 40961)
+    assert (action.protocol, action.spi, action.notify_type) == (N.PROTO_ESP, bytes.fromhex("01020304"), 49153)
     d = decode(encode(req(Kind.ADD, R, sa="web", new="198.51.100.2"), SESSION), SESSION)
     assert d.inner()[0].spi == bytes.fromhex("0a0b0c0d")
     d = decode(encode(req(Kind.ADD, sa="ike", new=A2), SESSION), SESSION)
@@ -91,7 +91,7 @@ def test_mm_refusals_have_one_private_error_type_each():
     for r in (r for r in Reason if 1 <= r.value < 20):
         d = decode(encode(ans(Kind.ADD, reason=r), SESSION), SESSION)
         codes = [p.notify_type for p in d.inner() if p.notify_type < 16384]
-        assert len(codes) == 1 and 8192 <= codes[0] <= 16383
+        assert len(codes) == 1 and 8192 <= codes[0] <= 16383 and codes[0] >= 12288
         seen[codes[0]] = r
     assert len(seen) == 14
 

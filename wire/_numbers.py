@@ -100,21 +100,28 @@ STANDARD_NOTIFIES = {
 
 # ---------------------------------------------------------------- the proposed extension (docs/encoding.md)
 
-#: First values of the private-use ranges (RFC 7296 3.10.1).
+#: The private-use ranges (RFC 7296 3.10.1).
 PRIVATE_ERROR = 8192
 PRIVATE_STATUS = 40960
+#: Where the extension's values start inside them: clear of the values 3GPP
+#: TS 24.302 (8.1.2) takes near the start of both ranges, which Wireshark
+#: names after 3GPP (PDN_CONNECTION_REJECTION 8192, REACTIVATION_REQUESTED_CAUSE
+#: 40961, ... up to 42095).
+MM_ERROR_BASE = 12288
+MM_STATUS_BASE = 49152
 
 #: One status type per request kind of the extension; a check-only request
 #: has its own type, four above the change it asks about.
 MM_ACTION = {
-    Kind.UPDATE: 40960, Kind.ADD: 40961, Kind.REMOVE: 40962, Kind.SET_ALT: 40963,
-    Kind.CHECK_UPDATE: 40964, Kind.CHECK_ADD: 40965, Kind.CHECK_REMOVE: 40966, Kind.CHECK_ALT: 40967,
+    Kind.UPDATE: MM_STATUS_BASE, Kind.ADD: MM_STATUS_BASE + 1, Kind.REMOVE: MM_STATUS_BASE + 2,
+    Kind.SET_ALT: MM_STATUS_BASE + 3, Kind.CHECK_UPDATE: MM_STATUS_BASE + 4, Kind.CHECK_ADD: MM_STATUS_BASE + 5,
+    Kind.CHECK_REMOVE: MM_STATUS_BASE + 6, Kind.CHECK_ALT: MM_STATUS_BASE + 7,
 }
-MM_OLD_ADDRESS = 40968
-MM_NEW_ADDRESS = 40969
-MM_ALTERNATE_ADDRESS = 40970
+MM_OLD_ADDRESS = MM_STATUS_BASE + 8
+MM_NEW_ADDRESS = MM_STATUS_BASE + 9
+MM_ALTERNATE_ADDRESS = MM_STATUS_BASE + 10
 #: One error type per refusal reason that names a check (model ``PRECISE_REASONS``).
-MM_ERROR = {r: PRIVATE_ERROR + r.value - 1 for r in Reason if 1 <= r.value < 20}
+MM_ERROR = {r: MM_ERROR_BASE + r.value - 1 for r in Reason if 1 <= r.value < 20}
 
 ACTION_KIND = {v: k for k, v in MM_ACTION.items()}
 ERROR_REASON = {v: r for r, v in MM_ERROR.items()}
