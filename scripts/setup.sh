@@ -2,7 +2,7 @@
 # Prepare this checkout on a fresh Debian machine: Graphviz's dot, a virtual
 # environment in .venv, and the project with its test and lint extras.
 # With --test, also what only the test suite needs: Chromium, which loads the
-# review report headless.  Safe to run again; `make run` calls it, and
+# review report headless, and tshark, which dissects the generated captures.  Safe to run again; `make run` calls it, and
 # `make test` calls it with --test, when pyproject.toml or this file changes.
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,6 +28,14 @@ fi
 if [ "$TEST" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
     echo "setup: installing Chromium (the report's browser test) with apt-get" >&2
     apt_install chromium || { echo "setup: Chromium is required by make test; stopping" >&2; exit 1; }
+fi
+
+if [ "$TEST" = 1 ] && ! command -v tshark >/dev/null 2>&1; then
+    echo "setup: installing tshark (the capture test dissects and decrypts with it) with apt-get" >&2
+    # wireshark-common asks whether users outside root may capture: answer no
+    # beforehand, so the install never waits for a terminal.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | as_root debconf-set-selections 2>/dev/null || true
+    apt_install tshark || echo "setup: could not install tshark; the capture test will fail" >&2
 fi
 
 PYTHON=${PYTHON:-python3}
