@@ -113,7 +113,7 @@ def open_sk(data: bytes, sk: Encrypted, keys: IkeKeys, from_initiator: bool) -> 
     padding.  ``data`` must end with the SK payload (``parse_chain`` checked)."""
     buf = Buf(data)
     body_at = sk.offset + 4
-    body = sk.ciphertext
+    body = data[body_at:]  # read from the message, so an opened payload can be opened again
     if len(body) < BLOCK + BLOCK + ICV:
         raise buf.err(body_at, "SK payload", f"{len(body)} octets; an IV, one block and an ICV need {BLOCK * 2 + ICV}")
     if (len(body) - BLOCK - ICV) % BLOCK:
