@@ -42,8 +42,6 @@ def build(source: Path, vector: str | None = None, scenario: Path | None = None,
     from ipsecmm.cli import UsageError
     from ipsecmm.wire import WireError
 
-    from . import _wire
-
     try:
         doc = json.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -59,19 +57,31 @@ def build(source: Path, vector: str | None = None, scenario: Path | None = None,
             raise UsageError(f"--vector {shown(vector)}: {source} is a run file, not a vector file")
         else:
             groups = _run_groups(source, doc, scenario, seed)
-        table: list[str] = []
-        captured = []
-        for session, pkts in groups:
-            table += [r for r in session.table() if r not in table]
-            captured.append((session.port, pkts))
-        frames = []
-        for k, (port, pkts) in enumerate(captured):
-            frames += _wire.frames(pkts, port, 1000 * k)
+        return assemble(groups)
     except WireError as exc:
         raise UsageError(f"{source}: {exc}") from None
+
+
+def assemble(groups: list[Any]) -> Built:
+    """One capture of (session, packets) groups, one after the other."""
     from ipsecmm.wire import pcap
 
+    from . import _wire
+
+    table: list[str] = []
+    frames = []
+    for k, (session, pkts) in enumerate(groups):
+        table += [r for r in session.table() if r not in table]
+        frames += _wire.frames(pkts, session.port, 1000 * k)
     return Built(pcap(frames), table, len(frames), len(groups))
+
+
+def runs_capture(runs: list[Any], seed: int = 0) -> Built:
+    """The capture of runs of the model (``ipsecmm report`` writes one per run file)."""
+    from . import _wire
+
+    return assemble([(s, _wire.packets(s, _wire.run_messages(r))) for r in runs
+                     for s in [_wire.session_for(r.scenario, r.profile, seed)]])
 
 
 def _vector_groups(source: Path, vector: str | None, seed: int) -> list[Any]:
@@ -92,7 +102,7 @@ def _vector_groups(source: Path, vector: str | None, seed: int) -> list[Any]:
     out = []
     for c in cases:
         sc = scenario_from_doc(c.setup.scenario, f"{source}: scenario")
-        session = _wire.session_for(sc, c.setup.profile, seed, spis=c.setup.spis)
+        session = _wire.session_for(sc, c.setup.profile, seed, spis=c.setup.spis, keys=c.setup.wire)
         out.append((session, _wire.packets(session, _wire.vector_messages(c.test, c.setup.role))))
     return out
 

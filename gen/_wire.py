@@ -17,7 +17,7 @@ from typing import Any
 from ipsecmm.model import Kind, Mode, Peer, Reason, Scenario
 from ipsecmm.model._machines import base_kind
 from ipsecmm.properties import Run
-from ipsecmm.wire import ChildSA, Frame, Message, Session, WireError, datagram, encode
+from ipsecmm.wire import ChildSA, Frame, Message, Session, WireError, datagram, decode, encode
 
 from ._vectors import NOTIFY, ROLES, message
 from ._vectors import spis as draw_spis
@@ -31,9 +31,13 @@ def secret(sc: Scenario, seed: int = 0) -> bytes:
     return f"ipsecmm/{sc.name}/{seed}".encode()
 
 
-def session_for(sc: Scenario, profile: str, seed: int = 0, spis: Mapping[str, Mapping[str, str]] | None = None) -> Session:
+def session_for(sc: Scenario, profile: str, seed: int = 0, spis: Mapping[str, Mapping[str, str]] | None = None,
+                keys: Any = None) -> Session:
     """The IKE_SA of a scenario: keys from its name and the seed, CHILD_SA
-    SPIs as the vectors give them (``spis``: a test group's, else drawn from the seed)."""
+    SPIs as the vectors give them (``spis``: a test group's, else drawn from
+    the seed).  ``keys``: a test group's ``wire``, which wins when present."""
+    if keys is not None:
+        return Session.from_json(keys)
     children = {name: ChildSA(bytes.fromhex(x["i"]), bytes.fromhex(x["r"]),
                               sc.slots[sc.slot_index(name)].mode == Mode.TRANSPORT)
                 for name, x in (spis if spis is not None else draw_spis(sc, seed)).items()}
@@ -112,14 +116,40 @@ def run_messages(run: Run) -> list[tuple[int, int, dict[str, Any]]]:
 def vector_messages(test: Mapping[str, Any], role: str) -> list[tuple[int, int, dict[str, Any]]]:
     """The same for one vector: what the tester delivers and what the system
     under test must send (the messages the tester never delivers are not in
-    a vector)."""
+    a vector).  The dicts are the vector's own."""
     sut = next(p for p, r in ROLES.items() if r == role)
     out = []
     for n, st in enumerate(test["steps"], 1):
         if st["actor"] == "tester":
-            out.append((n, 1 - sut, dict(st["input"]["deliver"])))
-        out += [(n, sut, dict(d)) for d in st["expect"]["sends"]]
+            out.append((n, 1 - sut, st["input"]["deliver"]))
+        out += [(n, sut, d) for d in st["expect"]["sends"]]
     return out
+
+
+def add_hex(steps: list[dict[str, Any]], role: str, session: Session) -> None:
+    """Put each message's IKE bytes beside its abstract form (``hex``)."""
+    conv = Conversation(session)
+    for _, sender, d in vector_messages({"steps": steps}, role):
+        d["hex"] = encode(conv.wire(d, sender), session).hex()
+
+
+class Loop:
+    """Abstract message -> bytes -> abstract message, for an adapter that
+    wants every message it receives and sends to cross the wire."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.conv = Conversation(session)
+
+    def cross(self, d: Mapping[str, Any], sender: int) -> dict[str, Any]:
+        msg = self.conv.wire(d, sender)
+        data = encode(msg, self.session)
+        if "hex" in d and d["hex"] != data.hex():
+            raise WireError(None, "hex", f"the vector's bytes are not the encoding of its {msg.kind.name} message")
+        back = decode(data, self.session, src=msg.src, dst=msg.dst).message
+        if back is None:
+            raise WireError(None, msg.kind.name, "the bytes decode to no message of the model")
+        return {**to_dict(back), "hex": data.hex()}
 
 
 def packets(session: Session, items: Iterable[tuple[int, int, Mapping[str, Any]]]) -> list[Packet]:
@@ -144,5 +174,5 @@ def frames(pkts: list[Packet], port: int, start: int = 0) -> list[Frame]:
     return out
 
 
-__all__ = ["PORTS", "Conversation", "Packet", "frames", "packets", "run_messages", "session_for", "to_dict",
+__all__ = ["PORTS", "Conversation", "Loop", "Packet", "add_hex", "frames", "packets", "run_messages", "session_for", "to_dict",
            "vector_messages"]

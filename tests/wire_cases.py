@@ -36,7 +36,7 @@ def vector_packets(path: Path) -> list:
     out = []
     for case in load_file(path):
         sc = scenario_from_doc(case.setup.scenario, str(path))
-        session = session_for(sc, case.setup.profile, spis=case.setup.spis)
+        session = session_for(sc, case.setup.profile, spis=case.setup.spis, keys=case.setup.wire)
         out.append((session, packets(session, vector_messages(case.test, case.setup.role))))
     return out
 
