@@ -131,16 +131,16 @@ def _run_groups(source: Path, doc: Any, scenario: Path | None, seed: int) -> lis
 
 
 def _made_by_checker(doc: Any) -> Any:
-    """The scenario ``ipsecmm check`` builds for SCN-SA-COUNT (``multihomed-N``,
-    no file of its own), when the runs name it; None otherwise."""
+    """The scenario ``ipsecmm check`` builds for SCN-SA-COUNT (``multihomed-I-N``
+    or ``multihomed-R-N``, no file of its own), when the runs name it; None otherwise."""
     import re
 
     from ipsecmm.properties._structural import _multihomed
 
     runs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
     first = runs[0] if isinstance(runs, list) and runs and isinstance(runs[0], dict) else {}
-    found = re.fullmatch(r"multihomed-([1-9][0-9]?)", str(first.get("scenario", "")))
-    return _multihomed(int(found.group(1))) if found else None
+    found = re.fullmatch(r"multihomed-([IR])-([1-9][0-9]?)", str(first.get("scenario", "")))
+    return _multihomed(int(found.group(2)), "IR".index(found.group(1))) if found else None
 
 
 def table_path(out: Path) -> Path:

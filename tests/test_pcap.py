@@ -124,10 +124,11 @@ def test_every_shipped_vector_file_has_a_capture(path, tmp_path, capsys):
     assert len(_frames(out)[1]) == sum(len(ps) for _, ps in vector_packets(path))
 
 
-def test_a_run_of_the_checkers_own_scenario(tmp_path, capsys):
+@pytest.mark.parametrize("side", [0, 1])
+def test_a_run_of_the_checkers_own_scenario(side, tmp_path, capsys):
     from ipsecmm.properties._structural import capacity
 
-    _, run = capacity("mm", 3)
+    _, run = capacity("mm", 3, side)
     path = tmp_path / "SCN-SA-COUNT.mm.json"
     path.write_text(json.dumps({"runs": [run.to_json()]}))
     _ok(["pcap", str(path), "--out", str(tmp_path / "c.pcap")], capsys)

@@ -73,7 +73,7 @@ def M(kind, sender, mid, src, dst, **kw):
 EXPECTED = {
     11: M(Kind.MOBIKE_ADDITIONAL, I, 2, MN, GW, sa="ike", addresses=(MN2, "2001:db8:2::10", "198.51.100.11")),
     12: M(Kind.MOBIKE_ADDITIONAL, R, 2, GW, MN, response=True),
-    13: M(Kind.PROBE, I, 3, MN2, GW, new=MN2),
+    13: M(Kind.PROBE, I, 3, MN2, GW),
     14: M(Kind.PROBE, R, 3, GW, MN2, response=True),
     15: M(Kind.MOBIKE_UPDATE, I, 4, MN2, GW, sa="*"),
     16: M(Kind.CREATE, R, 0, GW, MN2, sa="rekeyed"),

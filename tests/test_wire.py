@@ -47,7 +47,7 @@ EVERY_KIND = [
     req(Kind.MOBIKE_ADDITIONAL, sa="ike", addresses=(A2, A6)),
     req(Kind.MOBIKE_ADDITIONAL, sa="ike"),
     ans(Kind.MOBIKE_ADDITIONAL),
-    req(Kind.PROBE, src=A2, new=A2),
+    req(Kind.PROBE, src=A2),
     ans(Kind.PROBE, dst=A2),
     req(Kind.RR_CHALLENGE, R, dst=A2),
     ans(Kind.RR_CHALLENGE, I, src=A2),
@@ -97,7 +97,7 @@ def test_mm_refusals_have_one_private_error_type_each():
 
 
 def test_a_probe_and_a_return_routability_check_differ_only_in_their_cookie():
-    probe, check = encode(req(Kind.PROBE, src=A2, new=A2), SESSION), encode(req(Kind.RR_CHALLENGE, src=A2), SESSION)
+    probe, check = encode(req(Kind.PROBE, src=A2), SESSION), encode(req(Kind.RR_CHALLENGE, src=A2), SESSION)
     p, c = decode(probe, SESSION).inner(), decode(check, SESSION).inner()
     assert [n.notify_type for n in p] == [n.notify_type for n in c] == [N.COOKIE2]
     assert p[0].data != c[0].data and len(p[0].data) == 16
@@ -121,7 +121,7 @@ def test_nat_detection_hashes_spis_address_and_port():
     (req(Kind.ADD, sa="*", new=A2), "ADD.sa", "names one SA"),
     (req(Kind.ADD, sa="nosuch", new=A2), "ADD.sa", "not an SA of the session"),
     (req(Kind.REMOVE, sa="web", old=A1, new=A2), "REMOVE.new", "cannot be carried"),
-    (req(Kind.PROBE, src=A1, new=A2), "PROBE.new", "must be the source address"),
+    (req(Kind.PROBE, src=A1, new=A2), "PROBE.new", "the address under test is the IP source"),
     (req(Kind.CREATE, sa="ike", new=A2), "CREATE.sa", "creates one named CHILD_SA"),
     (req(Kind.ADD, sa="web", new="not-an-ip"), "ADD.new", "not an IP address"),
     (ans(Kind.MOBIKE_UPDATE, reason=Reason.PAD), "MOBIKE_UPDATE.reason", "UNACCEPTABLE_ADDRESSES"),

@@ -283,9 +283,7 @@ def _request(msg: Message, kind: Kind, sender: Peer, session: Session, keys: Ike
         _need(msg, kind, "old", False, "a COOKIE2 check names no address")
         _need(msg, kind, "addresses", False, "a COOKIE2 check names no address")
         if kind == Kind.PROBE:
-            if msg.new is None or msg.new != msg.src:
-                raise WireError(None, "PROBE.new", f"{msg.new!r} must be the source address {msg.src!r}: "
-                                                   "a path is tested by sending from it (RFC 4555 3.10)")
+            _need(msg, kind, "new", False, "the address under test is the IP source (RFC 4555 3.10)")
         else:
             _need(msg, kind, "new", False, "the challenge goes to the address under test (dst)")
         return [_notify(N.COOKIE2, cookie(keys, kind, sender, msg.mid))]
@@ -626,13 +624,11 @@ class _Ctx:
                 # original initiator) probes, its peer checks return routability.
                 told = Kind.PROBE if self.sender == Peer.I else Kind.RR_CHALLENGE
                 self.notes.append(f"COOKIE2 not made by this codec: read as {told.name}, from who sent it")
-            if told == Kind.PROBE:
-                return self.message(Kind.PROBE, new=self.src)
-            return self.message(Kind.RR_CHALLENGE)
+            return self.message(told)
         if not self.inner:
             self.notes.append("an empty INFORMATIONAL (a liveness check, RFC 7296 1.4) used as a path test "
                               "(RFC 4555 3.10): the model's PROBE carries COOKIE2")
-            return self.message(Kind.PROBE, new=self.src)
+            return self.message(Kind.PROBE)
         self.notes.append("an INFORMATIONAL request with nothing the model sends")
         return None
 
