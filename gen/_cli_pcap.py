@@ -114,13 +114,18 @@ def _run_groups(source: Path, doc: Any, scenario: Path | None, seed: int) -> lis
     from . import _diagrams as D
     from . import _wire
 
-    base = load_scenario(scenario) if scenario else _made_by_checker(doc)
-    try:
-        runs = D.runs_from_json(doc, base)
-    except D.DiagramError as exc:
-        raise UsageError(f"{source}: {exc}") from None
+    given = load_scenario(scenario) if scenario else None
+    docs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
+    if not isinstance(docs, list):
+        raise UsageError(f"{source}: 'runs' is not a list")
     out = []
-    for k, run in enumerate(runs, 1):
+    for k, d in enumerate(docs, 1):
+        # One run at a time: the runs of one file may come from different
+        # scenarios (SCN-SA-COUNT has one per side).
+        try:
+            (run,) = D.runs_from_json(d, given or _made_by_checker(d))
+        except D.DiagramError as exc:
+            raise UsageError(f"{source}: run {k}: {str(exc).removeprefix('run 1: ')}") from None
         session = _wire.session_for(run.scenario, run.profile, seed)
         try:
             items = _wire.run_messages(run)
@@ -130,16 +135,15 @@ def _run_groups(source: Path, doc: Any, scenario: Path | None, seed: int) -> lis
     return out
 
 
-def _made_by_checker(doc: Any) -> Any:
+def _made_by_checker(run: Any) -> Any:
     """The scenario ``ipsecmm check`` builds for SCN-SA-COUNT (``multihomed-I-N``
-    or ``multihomed-R-N``, no file of its own), when the runs name it; None otherwise."""
+    or ``multihomed-R-N``, no file of its own), when the run names it; None otherwise."""
     import re
 
     from ipsecmm.properties._structural import _multihomed
 
-    runs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
-    first = runs[0] if isinstance(runs, list) and runs and isinstance(runs[0], dict) else {}
-    found = re.fullmatch(r"multihomed-([IR])-([1-9][0-9]?)", str(first.get("scenario", "")))
+    name = run.get("scenario", "") if isinstance(run, dict) else ""
+    found = re.fullmatch(r"multihomed-([IR])-([1-9][0-9]?)", str(name))
     return _multihomed(int(found.group(2)), "IR".index(found.group(1))) if found else None
 
 

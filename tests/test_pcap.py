@@ -124,12 +124,13 @@ def test_every_shipped_vector_file_has_a_capture(path, tmp_path, capsys):
     assert len(_frames(out)[1]) == sum(len(ps) for _, ps in vector_packets(path))
 
 
-@pytest.mark.parametrize("side", [0, 1])
-def test_a_run_of_the_checkers_own_scenario(side, tmp_path, capsys):
+def test_a_run_file_of_the_checkers_own_scenarios_one_per_side(tmp_path, capsys):
     from ipsecmm.properties._structural import capacity
 
-    _, run = capacity("mm", 3, side)
+    runs = [capacity("mm", 3, side)[1] for side in (0, 1)]
+    assert runs[0].scenario.name != runs[1].scenario.name
     path = tmp_path / "SCN-SA-COUNT.mm.json"
-    path.write_text(json.dumps({"runs": [run.to_json()]}))
+    path.write_text(json.dumps({"runs": [run.to_json() for run in runs]}))
     _ok(["pcap", str(path), "--out", str(tmp_path / "c.pcap")], capsys)
-    assert [u.ike for u in _frames(tmp_path / "c.pcap")[0]] == [p.data for p in run_packets(run)[1]]
+    expected = [p.data for run in runs for p in run_packets(run)[1]]
+    assert [u.ike for u in _frames(tmp_path / "c.pcap")[0]] == expected and expected
