@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipsecmm.model import load_scenario
 from ipsecmm.model._scenario import shown
 
 
@@ -23,8 +22,10 @@ def register(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="FILE.pcap",
                    help="the capture to write; the Wireshark key table goes next to it (FILE.ikev2_decryption_table)")
     p.add_argument("--vector", metavar="ID", help="of a vector file, only the vector with this id (default: every one)")
-    p.add_argument("--scenario", type=Path, metavar="FILE",
-                   help="the scenario of a run whose scenario is not built in")
+    from ipsecmm.cli import scenario_arg
+
+    p.add_argument("--scenario", type=scenario_arg, metavar="F",
+                   help="the scenario (file or built-in name) of a run whose scenario is not built in")
     p.add_argument("--seed", type=int, default=0, help="seed of the IKE_SA's keys when the file carries none (default 0)")
     p.set_defaults(func=cmd_pcap)
 
@@ -37,10 +38,12 @@ class Built:
     runs: int
 
 
-def build(source: Path, vector: str | None = None, scenario: Path | None = None, seed: int = 0) -> Built:
+def build(source: Path, vector: str | None = None, scenario: str | None = None, seed: int = 0) -> Built:
     """The capture of ``source`` (raises ``UsageError`` naming the file and the problem)."""
-    from ipsecmm.cli import UsageError
+    from ipsecmm.cli import UsageError, read_scenario
     from ipsecmm.wire import WireError
+
+    given = read_scenario(scenario) if scenario else None  # a bad scenario is reported before anything is read
 
     try:
         doc = json.loads(source.read_text(encoding="utf-8"))
@@ -56,7 +59,7 @@ def build(source: Path, vector: str | None = None, scenario: Path | None = None,
         elif vector is not None:
             raise UsageError(f"--vector {shown(vector)}: {source} is a run file, not a vector file")
         else:
-            groups = _run_groups(source, doc, scenario, seed)
+            groups = _run_groups(source, doc, given, seed)
         return assemble(groups)
     except WireError as exc:
         raise UsageError(f"{source}: {exc}") from None
@@ -107,14 +110,13 @@ def _vector_groups(source: Path, vector: str | None, seed: int) -> list[Any]:
     return out
 
 
-def _run_groups(source: Path, doc: Any, scenario: Path | None, seed: int) -> list[Any]:
+def _run_groups(source: Path, doc: Any, given: Any, seed: int) -> list[Any]:
     from ipsecmm.cli import UsageError
     from ipsecmm.properties import ReplayError
 
     from . import _diagrams as D
     from . import _wire
 
-    given = load_scenario(scenario) if scenario else None
     docs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
     if not isinstance(docs, list):
         raise UsageError(f"{source}: 'runs' is not a list")
