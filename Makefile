@@ -26,8 +26,8 @@ $(TEST_STAMP): pyproject.toml scripts/setup.sh scripts/apt.sh
 	touch $(STAMP) $(TEST_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check ipsecmm model properties gen tests bench
-	$(BIN)/mypy ipsecmm model properties gen
+	$(BIN)/ruff check ipsecmm model properties gen wire tests bench scripts
+	$(BIN)/mypy ipsecmm model properties gen wire
 
 bench: $(STAMP)
 	$(BIN)/python bench/explore.py

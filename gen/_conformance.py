@@ -61,6 +61,7 @@ class Setup:
     profile: str  # "mm", "mobike" or "ikev2"
     scenario: dict[str, Any]  # addresses, SAs, PAD, SPD, policy (the scenario TOML's shape)
     spis: dict[str, dict[str, str]]  # per CHILD_SA: {"i": hex, "r": hex}
+    wire: dict[str, Any] | None = None  # the IKE_SA's keys (docs/encoding.md), for adapters that speak bytes
 
 
 @dataclass
@@ -147,7 +148,7 @@ def load_file(path: Path) -> list[Case]:
             scenario_from_doc(group["scenario"], f"{file}: testGroups[{g}].scenario")
         except ScenarioError as exc:
             raise VectorFileError(file, f"testGroups[{g}].scenario.{exc.key}".rstrip("."), exc.problem) from None
-        setup = Setup(group["role"], doc["profile"], group["scenario"], group["spis"])
+        setup = Setup(group["role"], doc["profile"], group["scenario"], group["spis"], group.get("wire"))
         cases += [Case(t["id"], file, t["title"], setup, t) for t in group["tests"]]
     return cases
 
@@ -212,8 +213,14 @@ def run_case(adapter: Adapter, case: Case) -> Mismatch | None:
             sad = adapter.snapshot()
         except Exception as exc:
             return Mismatch(case, n, "error", None, f"{type(exc).__name__}: {exc}")
-        if got.sends != exp["sends"]:
-            return Mismatch(case, n, "sends", exp["sends"], got.sends)
+        # An implementation's bytes differ from the vectors' (its IVs, cookies
+        # and nonces are its own): what it sent is compared in abstract form,
+        # and its bytes too only if it reports them (``hex``) for every message.
+        keep = bool(got.sends) and all("hex" in d for d in got.sends)
+        want = [{k: v for k, v in d.items() if keep or k != "hex"} for d in exp["sends"]]
+        sent = [{k: v for k, v in d.items() if keep or k != "hex"} for d in got.sends]
+        if sent != want:
+            return Mismatch(case, n, "sends", want, sent)
         if got.outcome != exp.get("outcome"):
             return Mismatch(case, n, "outcome", exp.get("outcome"), got.outcome)
         if sad != exp["sad"]:
@@ -275,10 +282,15 @@ def message_from_json(m: Model, d: Mapping[str, Any]) -> Msg:
 
 class ReferenceAdapter:
     """The model as an implementation: one peer of a world whose other half
-    the tester plays.  ``mutant`` names a seeded fault of ``ipsecmm mutants``."""
+    the tester plays.  ``mutant`` names a seeded fault of ``ipsecmm mutants``;
+    with ``wire``, every message it receives and sends crosses the codec
+    (abstract -> bytes -> abstract), and a vector's bytes must be the ones
+    the codec writes."""
 
-    def __init__(self, mutant: str | None = None) -> None:
+    def __init__(self, mutant: str | None = None, wire: bool = False) -> None:
         self.mutant = mutant
+        self.wire = wire
+        self.loop: Any = None
         self.model: Model | None = None
         self.rt: Runtime | None = None
         self.w: World | None = None
@@ -304,6 +316,10 @@ class ReferenceAdapter:
         self.model, self.rt = built
         self.w = built[0].initial()
         self.sut = 0 if setup.role == "initiator" else 1
+        if self.wire:
+            from ._wire import Loop, session_for
+
+            self.loop = Loop(session_for(built[0].sc, setup.profile, spis=setup.spis, keys=setup.wire))
 
     def step(self, step: Mapping[str, Any]) -> Observed:
         m, rt, w = self.model, self.rt, self.w
@@ -316,7 +332,7 @@ class ReferenceAdapter:
         if step["actor"] == "user":  # the run format's action, with the peer implied
             inp = input_from_json(m, {**x, "input": "act", "peer": PEERS[sut]})
         elif step["actor"] == "tester":
-            msg = message_from_json(m, x["deliver"])
+            msg = message_from_json(m, self.loop.cross(x["deliver"], tester) if self.wire else x["deliver"])
             chan = [empty, empty]
             chan[tester] = (msg, *empty[1:])
             w = w._replace(chan=(chan[0], chan[1]))
@@ -336,6 +352,8 @@ class ReferenceAdapter:
             w = w if w2 is None else w2
         self.w = w
         sends = [message(m, ev.msg) for ev in events if ev.what == "send" and ev.peer == sut]
+        if self.wire:
+            sends = [self.loop.cross(d, sut) for d in sends]
         return Observed(sends, outcome_of(events, sut))
 
     def snapshot(self) -> dict[str, Any]:
@@ -346,6 +364,11 @@ class ReferenceAdapter:
 def reference() -> ReferenceAdapter:
     """The factory ``ipsecmm conformance`` uses by default."""
     return ReferenceAdapter()
+
+
+def reference_wire() -> ReferenceAdapter:
+    """The model speaking bytes: ``ipsecmm conformance --sut ipsecmm.gen:reference_wire``."""
+    return ReferenceAdapter(wire=True)
 
 
 def mutant_factories() -> dict[str, Any]:

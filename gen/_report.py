@@ -633,7 +633,8 @@ def _run_html(run: Run, uid: str, run_file: str | None, shown: Sequence[Scenario
              f"profile {e(run.profile)}, {len(run.inputs)} steps")
     if run.mutant:
         where += f", mutant {e(run.mutant)}"
-    link = f' · <a href="{e(run_file)}">replay file</a>' if run_file else ""
+    link = (f' · <a href="{e(run_file)}">replay file</a> · <a href="{e(capture_of(run_file))}">capture</a>'
+            if run_file else "")
     return (f'<figure class="run" id="{uid}"><figcaption>{title}{note}</figcaption>'
             f'<p class="muted">{where}{link}</p>'
             f'<div class="chart">{D.sequence_svg(run, uid + "-chart")}</div>'
@@ -830,7 +831,8 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
                 out += ["", f"  {run.label or 'run'}" + (f" ({run.note})" if run.note else "")
                         + f", [scenario {run.scenario.name}](#{md_anchor(f'Scenario {run.scenario.name}')})"
                         + f", {len(run.inputs)} steps"
-                        + (f", replay file `{run_files[(r.id, pr.profile)]}`" if (r.id, pr.profile) in run_files else "")
+                        + (f", replay file `{run_files[(r.id, pr.profile)]}`, capture "
+                           f"`{capture_of(run_files[(r.id, pr.profile)])}`" if (r.id, pr.profile) in run_files else "")
                         + ":", ""]
                 out += ["  ```mermaid", *("  " + s for s in run.mermaid().splitlines()), "  ```", ""]
                 out += ["  ```text", *("  " + s for s in run.table().splitlines()), "  ```", ""]
@@ -890,6 +892,7 @@ def write(report: Report, out: Path | Output, findings: Attachment, coverage: At
 
     t = time.perf_counter()
     relative = save_runs(report, out, "runs", REPORT_OWNER)
+    write_captures(report, out, relative)
     page = build(report, findings, coverage, machine_svgs(report), relative, timings)
     doc = report_json(report, relative)
     if not timings:
@@ -897,6 +900,25 @@ def write(report: Report, out: Path | Output, findings: Attachment, coverage: At
     files = [out.write("report.html", page.html), out.write("report.md", page.markdown),
              out.write("report.json", dump(doc))]
     return Built(page, files, report.seconds, time.perf_counter() - t)
+
+
+def capture_of(run_file: str) -> str:
+    """Where the capture of a run file is: beside it (``ipsecmm pcap`` names it so)."""
+    return run_file.removesuffix(".json") + ".pcap"
+
+
+def write_captures(report: Report, out: Output, run_files: dict[tuple[str, str], str]) -> None:
+    """A capture (and its key table) beside each run file."""
+    from ._cli_pcap import runs_capture
+
+    for pr in report.profiles:
+        for rid, v in pr.verdicts.items():
+            if (rid, pr.profile) in run_files:
+                pcap = capture_of(run_files[(rid, pr.profile)])
+                built = runs_capture(v.runs)
+                out.write(pcap, built.capture, REPORT_OWNER)
+                out.write(pcap.removesuffix(".pcap") + ".ikev2_decryption_table",
+                          "".join(row + "\n" for row in built.table), REPORT_OWNER)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -424,6 +424,8 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
     direct goals searched in the first scenario, planned ones as planned)."""
     from ipsecmm.properties._registry import Capability, Comparison
 
+    from . import _wire
+
     caps = [r for r in REGISTRY if r.kind == "capability" and profile in r.profiles]
     stems = file_stems(scenarios, profile)
     direct = []
@@ -475,7 +477,9 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
             covers = sorted(g for g in goals if not g.startswith("requirement "))
             body = {"scenario": scn, "options": vars(run.scenario.options), "profile": profile, "role": role,
                     "steps": steps}
-            vid = vector_id(body)
+            vid = vector_id(body)  # of the abstract steps: the keys (and so the bytes) follow the seed, the id does not
+            session = _wire.session_for(run.scenario, profile, seed)
+            _wire.add_hex(steps, role, session)
             m = run.model()
             # The profile is part of a trace's name: the same inputs give other
             # states under another profile, and profiles may share a directory.
@@ -486,7 +490,8 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
                 "reasons": _reasons_in(steps), "result": "invalid" if c["refused"] else "valid",
                 "comment": f"{run.label}; the shortest run found breadth-first, seen from the {role}",
                 "trace": trace, "steps": steps})
-            scenario_docs[scn] = {"scenario": scenario_doc(run.scenario), "spis": spis(run.scenario, seed)}
+            scenario_docs[scn] = {"scenario": scenario_doc(run.scenario), "spis": spis(run.scenario, seed),
+                                  "wire": session.to_json()}
             itf[trace] = _dump(run.to_itf(), compact=True)
     files: dict[str, str] = {}
     for (scn, role), tests in sorted(groups.items()):

@@ -132,12 +132,12 @@ def _write_temporary(directory: Path, data: bytes) -> Path:
     return tmp
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so a
-    reader never sees half a file.  For one file outside any output directory;
-    a command writing a directory uses :class:`Output`."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) to ``path`` through a temporary file and a
+    rename, so a reader never sees half a file.  For one file outside any
+    output directory; a command writing a directory uses :class:`Output`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temporary(path.parent, text.encode("utf-8"))
+    tmp = _write_temporary(path.parent, text.encode("utf-8") if isinstance(text, str) else text)
     try:
         os.replace(tmp, path)
     except BaseException:

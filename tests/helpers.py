@@ -34,3 +34,29 @@ def run(m: Model, inputs: list[Input], w: World | None = None) -> tuple[World, l
 def exchange(m: Model, inp: Input, w: World | None = None) -> tuple[World, list[Event]]:
     """An action, its delivery and the delivery of the answer."""
     return run(m, [inp, deliver(0), deliver(1)], w)
+
+
+def walk(sc, profile: str, seed: int, steps: int = 40, **bounds):
+    """A random run of ``sc`` under ``profile`` (bounds raised by ``bounds``),
+    choosing first who acts (user, network, timer, ...), then what: a user's
+    many actions must not drown the network's few.  Deterministic per seed."""
+    import dataclasses
+    import random
+
+    from ipsecmm.properties import Run
+
+    sc = dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, **bounds))
+    m = Model(sc, profile)
+    rng = random.Random(seed)
+    w, inputs = m.initial(), []
+    for _ in range(steps):
+        groups: dict[int, list[tuple[Input, World]]] = {}
+        for inp in m.inputs(w):
+            w2 = m.step(w, inp)
+            if w2 is not None and w2 != w:
+                groups.setdefault(int(inp.kind), []).append((inp, w2))
+        if not groups:
+            break
+        inp, w = rng.choice(groups[rng.choice(sorted(groups))])
+        inputs.append(inp)
+    return Run(sc, profile, inputs, label=f"random walk {seed}")

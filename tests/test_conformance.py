@@ -33,6 +33,31 @@ def test_the_reference_adapter_passes_every_vector(cases):
     assert not failures, failures[0]
 
 
+def test_the_reference_passes_every_vector_through_the_wire(cases):
+    adapter = ReferenceAdapter(wire=True)
+    failures = [mm.render() for c in cases if (mm := run_case(adapter, c)) is not None]
+    assert not failures, failures[0]
+
+
+def _flip(d):
+    d["hex"] = d["hex"][:-2] + ("00" if d["hex"][-2:] != "00" else "01")
+
+
+def test_through_the_wire_a_vectors_bytes_must_be_the_codecs(cases):
+    import copy
+
+    case = copy.deepcopy(next(c for c in cases if c.test["steps"][0]["expect"]["sends"]))
+    _flip(case.test["steps"][0]["expect"]["sends"][0])
+    assert run_case(ReferenceAdapter(), case) is None  # an adapter that reports no bytes is compared in abstract form
+    mm = run_case(ReferenceAdapter(wire=True), case)
+    assert mm is not None and (mm.step, mm.what) == (1, "sends")
+    case = copy.deepcopy(next(c for c in cases if c.test["steps"][0]["actor"] == "tester"))
+    _flip(case.test["steps"][0]["input"]["deliver"])
+    assert run_case(ReferenceAdapter(), case) is None
+    mm = run_case(ReferenceAdapter(wire=True), case)
+    assert mm is not None and mm.what == "error" and "not the encoding of its" in mm.actual
+
+
 def test_there_are_at_least_ten_seeded_faults():
     assert len(faults.FAULTS) >= 10
 

@@ -296,6 +296,16 @@ def test_two_builds_are_byte_identical_without_timings(tmp_path, capsys):
     assert {r["id"] for r in doc["requirements"]} == {r.id for r in REGISTRY}
     linked = [v["run"] for r in doc["requirements"] for v in r["verdicts"].values() if "run" in v]
     assert linked and all((tmp_path / "a" / path).is_file() for path in linked)
+    # Each run file has its capture beside it, linked from the page, the same bytes in both builds.
+    from ipsecmm.wire import read_pcap
+
+    html = (tmp_path / "a" / "report.html").read_text()
+    for path in linked:
+        capture = path.removesuffix(".json") + ".pcap"
+        assert f'<a href="{capture}">capture</a>' in html
+        assert (tmp_path / "a" / capture).read_bytes() == (tmp_path / "b" / capture).read_bytes()
+        read_pcap((tmp_path / "a" / capture).read_bytes())
+    assert any(read_pcap((tmp_path / "a" / (p.removesuffix(".json") + ".pcap")).read_bytes())[1] for p in linked)
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -100,8 +100,10 @@ def test_ids_are_unique_and_derived_from_the_content():
         for g in doc["testGroups"]:
             sc = g["scenario"]
             for t in g["tests"]:
+                # The id hashes the abstract steps: the bytes beside each message follow the seed's keys.
+                steps = json.loads(json.dumps(t["steps"]), object_hook=lambda d: {k: v for k, v in d.items() if k != "hex"})
                 body = {"scenario": sc["scenario"]["name"], "options": sc["options"], "profile": doc["profile"],
-                        "role": g["role"], "steps": t["steps"]}
+                        "role": g["role"], "steps": steps}
                 assert t["id"] == vector_id(body)
                 assert t["id"] not in seen
                 seen.add(t["id"])

@@ -1,0 +1,175 @@
+"""Command-line verb ``ipsecmm pcap``: a run or a vector file as a capture Wireshark decrypts.
+
+Like the other ``_cli_*`` modules, this one imports ``ipsecmm.cli`` only
+inside its functions (``ipsecmm.cli`` imports it while collecting verbs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ipsecmm.model._scenario import shown
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("pcap", help="a run (ipsecmm check --runs) or a vector file as a pcap capture, with its keys")
+    p.add_argument("source", type=Path, metavar="RUN_OR_VECTOR",
+                   help="a run file written by ipsecmm check (runs/*.json) or a vector file (vectors/*.json)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE.pcap",
+                   help="the capture to write; the Wireshark key table goes next to it (FILE.ikev2_decryption_table)")
+    p.add_argument("--vector", metavar="ID", help="of a vector file, only the vector with this id (default: every one)")
+    from ipsecmm.cli import scenario_arg
+
+    p.add_argument("--scenario", type=scenario_arg, metavar="F",
+                   help="the scenario (file or built-in name) of a run whose scenario is not built in")
+    p.add_argument("--seed", type=int, default=0, help="seed of the IKE_SA's keys when the file carries none (default 0)")
+    p.set_defaults(func=cmd_pcap)
+
+
+@dataclass
+class Built:
+    capture: bytes
+    table: list[str]  # ikev2_decryption_table rows
+    packets: int
+    runs: int
+
+
+def build(source: Path, vector: str | None = None, scenario: str | None = None, seed: int = 0) -> Built:
+    """The capture of ``source`` (raises ``UsageError`` naming the file and the problem)."""
+    from ipsecmm.cli import UsageError, read_scenario
+    from ipsecmm.wire import WireError
+
+    given = read_scenario(scenario) if scenario else None  # a bad scenario is reported before anything is read
+
+    try:
+        doc = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{source}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{source}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{source}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    try:
+        if isinstance(doc, dict) and "testGroups" in doc:
+            groups = _vector_groups(source, vector, seed)
+        elif vector is not None:
+            raise UsageError(f"--vector {shown(vector)}: {source} is a run file, not a vector file")
+        else:
+            groups = _run_groups(source, doc, given, seed)
+        return assemble(groups)
+    except WireError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def assemble(groups: list[Any]) -> Built:
+    """One capture of (session, packets) groups, one after the other."""
+    from ipsecmm.wire import pcap
+
+    from . import _wire
+
+    table: list[str] = []
+    frames = []
+    for k, (session, pkts) in enumerate(groups):
+        table += [r for r in session.table() if r not in table]
+        frames += _wire.frames(pkts, session.port, 1000 * k)
+    return Built(pcap(frames), table, len(frames), len(groups))
+
+
+def runs_capture(runs: list[Any], seed: int = 0) -> Built:
+    """The capture of runs of the model (``ipsecmm report`` writes one per run file)."""
+    from . import _wire
+
+    return assemble([(s, _wire.packets(s, _wire.run_messages(r))) for r in runs
+                     for s in [_wire.session_for(r.scenario, r.profile, seed)]])
+
+
+def _vector_groups(source: Path, vector: str | None, seed: int) -> list[Any]:
+    from ipsecmm.cli import UsageError
+
+    from . import _wire
+    from ._conformance import VectorFileError, load_file
+    from ._vectors import scenario_from_doc
+
+    try:
+        cases = load_file(source)
+    except VectorFileError as exc:
+        raise UsageError(str(exc)) from None
+    if vector is not None:
+        cases = [c for c in cases if c.id == vector]
+        if not cases:
+            raise UsageError(f"--vector {shown(vector)}: no vector of {source} has this id")
+    out = []
+    for c in cases:
+        sc = scenario_from_doc(c.setup.scenario, f"{source}: scenario")
+        session = _wire.session_for(sc, c.setup.profile, seed, spis=c.setup.spis, keys=c.setup.wire)
+        out.append((session, _wire.packets(session, _wire.vector_messages(c.test, c.setup.role))))
+    return out
+
+
+def _run_groups(source: Path, doc: Any, given: Any, seed: int) -> list[Any]:
+    from ipsecmm.cli import UsageError
+    from ipsecmm.properties import ReplayError
+
+    from . import _diagrams as D
+    from . import _wire
+
+    docs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
+    if not isinstance(docs, list):
+        raise UsageError(f"{source}: 'runs' is not a list")
+    out = []
+    for k, d in enumerate(docs, 1):
+        # One run at a time: the runs of one file may come from different
+        # scenarios (SCN-SA-COUNT has one per side).
+        try:
+            (run,) = D.runs_from_json(d, given or _made_by_checker(d))
+        except D.DiagramError as exc:
+            raise UsageError(f"{source}: run {k}: {str(exc).removeprefix('run 1: ')}") from None
+        session = _wire.session_for(run.scenario, run.profile, seed)
+        try:
+            items = _wire.run_messages(run)
+        except ReplayError as exc:
+            raise UsageError(f"{source}: run {k}: {exc}") from None
+        out.append((session, _wire.packets(session, items)))
+    return out
+
+
+def _made_by_checker(run: Any) -> Any:
+    """The scenario ``ipsecmm check`` builds for SCN-SA-COUNT (``multihomed-I-N``
+    or ``multihomed-R-N``, no file of its own), when the run names it; None otherwise."""
+    import re
+
+    from ipsecmm.properties._structural import _multihomed
+
+    name = run.get("scenario", "") if isinstance(run, dict) else ""
+    found = re.fullmatch(r"multihomed-([IR])-([1-9][0-9]?)", str(name))
+    return _multihomed(int(found.group(2)), "IR".index(found.group(1))) if found else None
+
+
+def table_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".ikev2_decryption_table")
+
+
+def tshark_command(out: Path, table: list[str]) -> str:
+    """A shell command that dissects and decrypts the capture."""
+    opts = " ".join(f"-o 'uat:ikev2_decryption_table:{row}'" for row in table)
+    return f"tshark -r {out} {opts} -Y isakmp -V"
+
+
+def cmd_pcap(args: argparse.Namespace) -> int:
+    from ipsecmm.cli import UsageError, write_atomic
+
+    if args.out.exists() and args.out.is_dir():
+        raise UsageError(f"--out {args.out}: is a directory")
+    built = build(args.source, args.vector, args.scenario, args.seed)
+    table = table_path(args.out)
+    write_atomic(args.out, built.capture)
+    write_atomic(table, "".join(row + "\n" for row in built.table))
+    runs = f"{built.runs} run{'s' if built.runs != 1 else ''}"
+    what = f"{built.packets} packets of {runs}" if built.packets else f"no packet: nothing of its {runs} goes on the wire"
+    print(f"wrote {args.out} ({what}) and {table}")
+    print(tshark_command(args.out, built.table))
+    return 0
