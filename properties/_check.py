@@ -356,6 +356,8 @@ def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None, any_an
     found: list[bool] = []
 
     def on_state(j: int, w: World) -> None:
+        if w.used.requests >= m.sc.bounds.requests:
+            return  # no request left to ask with
         for p in m.mobile:
             if w.peers[p].ini.st != IState.IDLE:
                 continue
@@ -363,8 +365,9 @@ def offered(sc: Scenario, actions: tuple[Action, ...], slots: Any = None, any_an
                 ask = O.asked(m, user_request(x), p)
                 if ask is None or (slots is not None and not slots(m, ask.sa)):
                     continue
-                if ask.action == Action.SET_ALT and not ask.addrs:
-                    continue  # accepted, but it gives nothing: no goal about alternates is reached by it
+                if ask.action == Action.SET_ALT and (not ask.addrs or ask.addrs == O.members(
+                        P.alt(w.peers[p].sad[ask.sa], p))):
+                    continue  # accepted, but it gives nothing new: no goal about alternates is reached by it
                 if O.judge(m, w.peers[1 - p], ask, up=w.up).acceptable:
                     found.append(True)
                     raise StopSearch

@@ -862,17 +862,21 @@ def goal_refused(m: Model, pre: World, inp: Input, post: World) -> bool:
 
 
 def goal_fallback(m: Model, pre: World, inp: Input, post: World) -> bool:
-    """A new CHILD_SA replaced an old one: the DELETE is answered, some SA
-    created by a negotiation is active on both peers, the deleted one is gone."""
+    """SCN-FALLBACK: a new CHILD_SA replaced an old one on a new address: the
+    DELETE of the old one is answered, and an SA of the same mode created by
+    a negotiation is active on both peers, with an initiator address the old
+    one did not use."""
     g = granted(m, pre, inp)
     if g is None or g[3] == NOSA or int(g[2].kind) != Action.DELETE:
         return False
     k = g[3]
     if post.peers[0].sad[k].state != SAState.DELETED or post.peers[1].sad[k].state != SAState.DELETED:
         return False
+    old = pre.peers[g[0]].sad[k].cur_i
     for j in range(1, m.n_slots):
         a, b = post.peers[0].sad[j], post.peers[1].sad[j]
-        if a.gen == 1 and a.state == SAState.ACTIVE and b.state == SAState.ACTIVE and same_addresses(a, b):
+        if (a.gen == 1 and a.state == SAState.ACTIVE and b.state == SAState.ACTIVE and same_addresses(a, b)
+                and m.mode[j] == m.mode[k] and a.cur_i & ~old):
             return True
     return False
 

@@ -295,7 +295,8 @@ REGISTRY: tuple[Requirement, ...] = (
                     after=P.goal_refused,
                     plan=Plan(bounds=(("requests", 3), *NICE), actions=(Action.UPDATE, Action.CREATE, Action.DELETE)),
                     attempt=Action.CREATE),),
-        property="sometimes: after a refused request, a DELETE answered with a freshly negotiated SA active on both peers",
+        property="sometimes: after a refused request, a DELETE of the old CHILD_SA answered while a freshly negotiated "
+                 "SA of its mode, on an initiator address the old one did not use, is active on both peers",
     ),
     Requirement(
         "SCN-REFUSAL-HARMLESS", "5.3", "A refused request changes nothing on either peer and does not stop "

@@ -232,3 +232,18 @@ def test_explain_prints_the_run(capsys):
 def test_explain_unknown_id(capsys):
     assert main(["explain", "NOPE-1"]) == 2
     assert "unknown requirement NOPE-1 (ipsecmm requirements lists them)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mutant,named", [
+    ("checks-say-yes", {"MOB-PRECHECK", "MH-PRECHECK"}),  # check-only answers that check nothing
+    ("refuse-ike-update", {"LIVE-CONVERGE", "MOB-REASON"}),  # acceptable UPDATEs of the IKE_SA refused as POLICY
+    ("policy-as-spd", {"MOB-REASON"}),  # a local-policy refusal reported as SPD
+])
+def test_wrong_responders_are_killed_by_the_requirement_that_names_their_mistake(mutant, named):
+    """Each of the three wrong responders issue 10 describes met all 36
+    requirements before the oracle; now the requirement that speaks of its
+    mistake fails, with a run."""
+    from ipsecmm.properties import killers
+
+    found = {rid for rid, _ in killers(default_scenario(), mutant)}
+    assert named <= found, (mutant, found)
