@@ -126,6 +126,9 @@ class Model:
         }
         self.rows: dict[tuple[int, int, int], tuple[Row, ...]] = {}
         self.index_rows()
+        #: the rows are the tables' own (no mutant rewrote them): what is
+        #: derived from them may be cached by the tables' source
+        self.pristine = True
         self.state_values = {Role.INITIATOR: tuple(int(s) for s in IState),
                              Role.RESPONDER: tuple(int(s) for s in RState)}
         self.alphabet = {p: self._alphabet(p) for p in self.mobile}
@@ -253,6 +256,7 @@ class Model:
         """(Re)build the dispatch index from ``rows_list``: whoever rewrites
         the tables (the seeded mutants) calls this, so both dispatchers keep
         reading the same rows."""
+        self.pristine = False
         self.rows = {}
         for role, rows in self.rows_list.items():
             for r in rows:

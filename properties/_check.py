@@ -445,7 +445,7 @@ def search(m: Model, goal: Callable[..., Any], start: World | None = None,
     return None, stats, None
 
 
-def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0) -> Run | None:
+def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0, accepted: bool = True) -> Run | None:
     """The closest attempt at a capability the profile does not reach: the
     shortest run in which the user of ``peer`` asks for ``action`` and gets
     an answer, which shows what the profile's wire made of the request; or,
@@ -469,8 +469,9 @@ def attempt_run(sc: Scenario, profile: str, action: Action, peer: int = 0) -> Ru
         ask = O.asked(mm, pre.peers[peer].ini.asked, peer)
         return ans[2].reason == 0 and (ask is None or O.judge(mm, pre.peers[1 - peer], ask).acceptable)
 
-    # Closest: a request the draft's checks accept, accepted; else any answered one.
-    inputs, _, _ = search(m, answered)
+    # Closest: a request the draft's checks accept, accepted; else any answered
+    # one (first, when the goals are about refusals: ``accepted`` false).
+    inputs = search(m, answered)[0] if accepted else None
     if not inputs:
         inputs, _, _ = search(m, lambda mm, pre, inp, post: answered(mm, pre, inp, post, False))
     if not inputs:
@@ -1009,7 +1010,7 @@ class Checker:
             return Verdict("inconclusive", engine, f"unreachable ({bound})", secs, runs=runs,
                            detail=f"the scenario allows no request (requests = 0), so nothing can be attempted: "
                                   f"{', '.join(missing)}")
-        attempt = attempt_run(sc, profile, cap.attempt) if cap.attempt else None
+        attempt = attempt_run(sc, profile, cap.attempt, accepted=not cap.any_answer) if cap.attempt else None
         return Verdict("violated", engine, f"unreachable ({bound})", secs, runs=([attempt] if attempt else []) + runs,
                        detail=f"no run reaches: {', '.join(missing)}" + skipped)
 

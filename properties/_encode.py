@@ -21,10 +21,13 @@ symbolically and its paths folded into one formula (``_sym.truth``).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import z3
@@ -92,7 +95,7 @@ class PathInfo:
 class Encoding:
     """The symbolic transition relation of ``model``."""
 
-    def __init__(self, model: Model, prefix: str = "s") -> None:
+    def __init__(self, model: Model, prefix: str = "s", cache: bool = False) -> None:
         self.m = model
         self.template = model.initial()
         self.names = [".".join(p) for p, _ in leaves(self.template)]
@@ -109,7 +112,48 @@ class Encoding:
         self.solver_checks = 0
         self.dropped = 0
         self.dropped_conds: list[z3.BoolRef] = []
+        self.n_paths = 0
+        self.cached = False  # the relation was read from the cache, not derived here
+        path = cache_file(model) if cache else None
+        if path is not None and self._load(path):
+            return
         self._build()
+        self.n_paths = len(self.paths)
+        if path is not None:
+            self._save(path)
+
+    # ---------------------------------------------------------------- cache
+
+    def _save(self, path: Path) -> None:
+        """The relation (and the conditions of dropped paths) as SMT-LIB, so
+        the next run with the same tables and scenario need not derive it."""
+        rel, _, _ = self._formula()
+        s = z3.Solver()
+        s.add(rel, *(z3.Bool(f"dropped.{i}") == c for i, c in enumerate(self.dropped_conds)))
+        text = f"; ipsecmm relation: {self.n_paths} paths, {self.dropped} dropped\n" + s.to_smt2()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a cache that cannot be written is no cache, not an error
+
+    def _load(self, path: Path) -> bool:
+        try:
+            text = path.read_text(encoding="utf-8")
+            head = text.split("\n", 1)[0].split()
+            n_paths, dropped = int(head[3]), int(head[5])
+            asserted = list(z3.parse_smt2_string(text))
+        except (OSError, ValueError, IndexError, z3.Z3Exception):
+            return False
+        if len(asserted) != 1 + dropped:
+            return False
+        self.n_paths, self.dropped = n_paths, dropped
+        self.dropped_conds = [a.arg(1) for a in asserted[1:]]
+        self._relation = (asserted[0], self.fresh("n"), z3.BitVec("sel", 16))
+        self.cached = True
+        return True
 
     # ---------------------------------------------------------------- domains
 
@@ -191,6 +235,13 @@ class Encoding:
     def relation(self, pre: Sequence[z3.BitVecRef], nxt: Sequence[z3.BitVecRef], sel: z3.BitVecRef) -> z3.BoolRef:
         """T(pre, nxt) with the path selector ``sel``: built once over the
         encoding's own variables, then renamed in one substitution."""
+        rel, base_nxt, base_sel = self._formula()
+        pairs = [*zip(self.pre, pre, strict=True), *zip(base_nxt, nxt, strict=True), (base_sel, sel)]
+        pairs = [(a, b) for a, b in pairs if not a.eq(b)]
+        return z3.substitute(rel, *pairs) if pairs else rel
+
+    def _formula(self) -> tuple[z3.BoolRef, list[z3.BitVecRef], z3.BitVecRef]:
+        """T over the encoding's own variables ``pre``, ``n.*`` and ``sel``."""
         if self._relation is None:
             base_sel = z3.BitVec("sel", 16)
             base_nxt = self.fresh("n")
@@ -204,10 +255,7 @@ class Encoding:
                         expr = z3.If(base_sel == p.index, e, expr)
                 eqs.append(base_nxt[k] == expr)
             self._relation = (z3.And(z3.Or(*guards), *eqs), base_nxt, base_sel)
-        rel, base_nxt, base_sel = self._relation
-        pairs = [*zip(self.pre, pre, strict=True), *zip(base_nxt, nxt, strict=True), (base_sel, sel)]
-        pairs = [(a, b) for a, b in pairs if not a.eq(b)]
-        return z3.substitute(rel, *pairs) if pairs else rel
+        return self._relation
 
     def fresh(self, prefix: str) -> list[z3.BitVecRef]:
         return [z3.BitVec(f"{prefix}.{n}", WIDTH) for n in self.names]
@@ -222,6 +270,44 @@ class Encoding:
     def decode(self, model: z3.ModelRef, vars_: Sequence[z3.BitVecRef]) -> World:
         vals = (model.eval(v, model_completion=True).as_long() for v in vars_)
         return canonical_types(rebuild(self.template, vals))
+
+
+#: Where derived relations are kept between runs (IPSECMM_CACHE; "off" disables).
+def cache_dir() -> Path | None:
+    where = os.environ.get("IPSECMM_CACHE", "")
+    if where == "off":
+        return None
+    if where:
+        return Path(where)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ipsecmm"
+
+
+def _source_digest() -> str:
+    """The source the relation is derived from: the model, and this module and
+    the symbolic executor that derive it."""
+    import ipsecmm.model as model_pkg
+
+    h = hashlib.sha256(z3.get_version_string().encode())
+    files = sorted(Path(model_pkg.__file__).parent.glob("*.py")) + [Path(__file__), Path(__file__).with_name("_sym.py")]
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+_DIGEST: list[str] = []
+
+
+def cache_file(m: Model) -> Path | None:
+    """The cache entry of ``m``'s relation, or None when there is no cache or
+    ``m``'s rows are not the tables' own (a mutant's relation is not kept)."""
+    where = cache_dir()
+    if where is None or not getattr(m, "pristine", False):
+        return None
+    if not _DIGEST:
+        _DIGEST.append(_source_digest())
+    key = hashlib.sha256(repr((_DIGEST[0], m.prof.name, m.sc, m.prof.options)).encode()).hexdigest()[:32]
+    return where / f"relation-{key}.smt2"
 
 
 def canonical_types(w: World) -> World:

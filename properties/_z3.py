@@ -73,7 +73,7 @@ class Z3Result:
 class Z3Engine:
     def __init__(self, m: Model, enc: Encoding | None = None) -> None:
         self.m = m
-        self.enc = enc if enc is not None else Encoding(m)
+        self.enc = enc if enc is not None else Encoding(m, cache=True)
         self.nxt = self.enc.fresh("n")
         self.sel = z3.BitVec("sel", 16)
         self.T = self.enc.relation(self.enc.pre, self.nxt, self.sel)
@@ -278,7 +278,7 @@ def run_z3(sc: Scenario, profile: str, depth: int = 0, k: int = K_DEFAULT,
         say("deriving the relation from the tables")
         m = Model(sc, get_profile(profile, sc.options))
         eng = Z3Engine(m)
-        res.paths = len(eng.enc.paths)
+        res.paths = eng.enc.n_paths
         res.build_seconds = time.perf_counter() - t0
         invs = invariants()
         cands = {rid: eng.state(partial(_implies, inv=inv)) for rid, inv in invs.items()}

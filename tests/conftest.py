@@ -33,3 +33,18 @@ def model(name: str = "default", profile: str = "mm", **options) -> Model:
 
         sc = dataclasses.replace(sc, options=sc.options.replace(**options))
     return Model(sc, profile)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _relation_cache(tmp_path_factory):
+    """A cache of derived z3 relations of this test session only: tests share
+    it (each relation is derived once) but never see another run's."""
+    import os
+
+    old = os.environ.get("IPSECMM_CACHE")
+    os.environ["IPSECMM_CACHE"] = str(tmp_path_factory.mktemp("relations"))
+    yield
+    if old is None:
+        del os.environ["IPSECMM_CACHE"]
+    else:
+        os.environ["IPSECMM_CACHE"] = old

@@ -204,3 +204,29 @@ def test_a_k_induction_proof_becomes_a_verdict_and_a_disagreement_is_not_a_pass(
     merge_z3(pr2, Z3Result("mm", k_proved={"INV-AGREE": 2}, k=2))
     assert pr2.verdicts["INV-AGREE"].status == "inconclusive"
     assert "ENGINES DISAGREE" in pr2.verdicts["INV-AGREE"].detail
+
+
+def test_a_cached_relation_proves_what_the_derived_one_does(tmp_path, monkeypatch):
+    from ipsecmm.properties._encode import Encoding, cache_file
+    from ipsecmm.properties._z3 import run_z3
+
+    monkeypatch.setenv("IPSECMM_CACHE", str(tmp_path))
+    sc = builtin_scenario("fallback")
+    first = run_z3(sc, "ikev2")
+    m = Model(sc, "ikev2")
+    path = cache_file(m)
+    assert path is not None and path.is_file()
+    again = run_z3(sc, "ikev2")
+    assert (again.proved, again.lemmas, again.paths, again.types) == (first.proved, first.lemmas, first.paths, first.types)
+    assert Encoding(m, cache=True).cached
+    # A damaged entry is derived again, never trusted.
+    path.write_text("; ipsecmm relation: 3 paths, 0 dropped\n(assert (= 1 2", encoding="utf-8")
+    assert not Encoding(m, cache=True).cached
+    # A mutant's rows are not the tables': its relation is never cached or read.
+    from ipsecmm.properties._mutants import by_name
+
+    mutant = Model(sc, "ikev2")
+    by_name("accept-unprotected").apply(mutant)
+    assert cache_file(mutant) is None
+    # Another scenario or profile is another entry.
+    assert cache_file(Model(sc, "mm")) != path
