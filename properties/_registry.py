@@ -188,7 +188,8 @@ REGISTRY: tuple[Requirement, ...] = (
     ),
     Requirement(
         "MOB-PRECHECK", "10.1.2, 4.2", "Before moving, the initiator asks whether an address, which need "
-        "not be the message's source, would be accepted; the question changes nothing.", "capability",
+        "not be the message's source, would be accepted; asking changes nothing, and the answer is the one the "
+        "real UPDATE would get from the same state.", "capability",
         (Capability((("a check of an UPDATE to an address other than the source is answered as the oracle "
                       "judges the real UPDATE", P.goal_precheck(Action.CHECK_UPDATE, other_source=True)),),
                     attempt=Action.CHECK_UPDATE, always=(PRECHECK_TRUTHFUL,)),),
@@ -197,8 +198,8 @@ REGISTRY: tuple[Requirement, ...] = (
                  "(purity: INV-PRECHECK-PURE)",
     ),
     Requirement(
-        "MOB-REASON", "10.1.2, 4.2", "A refused address request says which check failed: SPD, local policy, "
-        "PAD, unknown or inactive SA, last address and so on.", "invariant",
+        "MOB-REASON", "10.1.2, 4.2", "A refused address request says which check failed (SPD, local policy, "
+        "PAD, unknown or inactive SA, last address...), as an oracle written from the draft's checks judges it.", "invariant",
         (StepInvariant(P.reasons_precise, P.address_refusal_step, DECIDED),),
         profiles=("mobike", "mm"),
         note="ikev2 has no address requests to refuse: not applicable.",
@@ -207,7 +208,7 @@ REGISTRY: tuple[Requirement, ...] = (
     ),
     Requirement(
         "MOB-SINGLE-EXCHANGE", "10.1.2, 10.1.1", "Moving an SA to a new address takes one request/response "
-        "exchange.", "structural", (Structural("single-exchange"),),
+        "exchange, counted on the wire, with and without a reachability check.", "structural", (Structural("single-exchange"),),
         property="counted on the wire (requests and COOKIE2 round trips, retransmissions not counted): the fewest "
                  "exchanges after which an SA's traffic runs on a new address on both peers is 1 where policy asks "
                  "no reachability check; the count where every network asks for one is reported beside it",
@@ -228,7 +229,7 @@ REGISTRY: tuple[Requirement, ...] = (
     ),
     Requirement(
         "MH-PRECHECK", "10.2.2", "ADD and REMOVE can be checked first; the answer is yes, or no with the "
-        "reason.", "capability",
+        "reason, and it is the one the real ADD or REMOVE would get from the same state.", "capability",
         (Capability((("a check of an ADD is answered as the oracle judges the real ADD", P.goal_precheck(Action.CHECK_ADD)),
                      ("a check of a REMOVE is answered as the oracle judges the real REMOVE",
                       P.goal_precheck(Action.CHECK_REMOVE))),
@@ -268,7 +269,8 @@ REGISTRY: tuple[Requirement, ...] = (
         property="sometimes: an accepted alternates request after which a CHILD_SA holds them on both peers",
     ),
     Requirement(
-        "EXT-TARGET-SA", "10.3.2, 10.3.1", "A request names the SA it applies to, and no other SA changes.",
+        "EXT-TARGET-SA", "10.3.2, 10.3.1", "A request names the SA it applies to, and no other SA changes in "
+        "any respect: state, keys, addresses, alternates, traffic, SPD.",
         "invariant",
         (StepInvariant(P.targeted, P.request_carried, DELIVER),),
         property="always: a step carrying out a request leaves every other SA as it was, in every field "
@@ -300,7 +302,7 @@ REGISTRY: tuple[Requirement, ...] = (
     ),
     Requirement(
         "SCN-REFUSAL-HARMLESS", "5.3", "A refused request changes nothing on either peer and does not stop "
-        "traffic on the current addresses.", "invariant",
+        "traffic on the current addresses, when it is refused or at any later step until the next request.", "invariant",
         (StepInvariant(P.refusal_harmless, P.refusal_step, DECIDED),
          Monitor(P.harmless_start, P.harmless_update, P.harmless_ok)),
         property="always: once a request is refused (decided or learned), and until that initiator's next request, "
@@ -410,10 +412,11 @@ REGISTRY: tuple[Requirement, ...] = (
         property="always: every current address and traffic destination of an SA is in the PAD",
     ),
     Requirement(
-        "LIVE-CONVERGE", "4.1", "Under fair delivery, a request completes on both peers within a bounded "
-        "number of steps.", "response", (Response("converge"),),
+        "LIVE-CONVERGE", "4.1", "Under fair delivery, a request acceptable when it was sent ends accepted and "
+        "in force on both peers within a bounded number of steps; a refusal does not count.", "response", (Response("converge"),),
         property="from every new request: under fair delivery (no loss, move or forgery; timers only when nothing "
-                 "can be delivered) the initiator is answered and both peers agree on the SA, within B steps",
+                 "can be delivered) the initiator is answered and both peers agree on the SA, and a request the "
+                 "oracle judged acceptable when it was sent is in force on both peers, within B steps",
     ),
     Requirement(
         "LIVE-FAILOVER", "5.4, 8", "If every current address of an SA fails and a working alternate exists, "

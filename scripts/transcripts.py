@@ -21,7 +21,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-BLOCK = re.compile(r"^```[a-z]*\n\$ (ipsecmm [^\n]*)\n(.*?)^```$", re.M | re.S)
+# A fenced block, possibly indented (inside a list item), whose first line is
+# the command; the output lines carry the block's indentation.
+BLOCK = re.compile(r"^( *)```[a-z]*\n\1\$ (ipsecmm [^\n]*)\n(.*?)^\1```$", re.M | re.S)
 
 
 def blocks(text: str) -> Iterator[re.Match[str]]:
@@ -47,14 +49,14 @@ def refresh(text: str) -> tuple[str, list[str]]:
     pieces: list[str] = []
     last = 0
     for m in blocks(text):
-        command, said = m.group(1), m.group(2)
-        real = run(command)
+        indent, command, said = m.group(1), m.group(2), m.group(3)
+        real = "".join(indent + line if line.strip() else line for line in run(command).splitlines(keepends=True))
         if real != said:
             diffs.append("\n".join(difflib.unified_diff(said.splitlines(), real.splitlines(),
                                                          f"{command} (in the document)", "(its output now)",
                                                          lineterm="")))
-        pieces += [text[last:m.start(2)], real]
-        last = m.end(2)
+        pieces += [text[last:m.start(3)], real]
+        last = m.end(3)
     pieces.append(text[last:])
     return "".join(pieces), diffs
 
