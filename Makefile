@@ -5,13 +5,18 @@ STAMP := $(VENV)/.installed
 # The test setup adds a headless browser (the report test); `make run` does not need one.
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test setup lint bench diagrams vectors clean
+.PHONY: run test slow setup lint bench diagrams vectors clean
 
 run: $(STAMP)
 	$(BIN)/ipsecmm explore
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q
+
+# The searches too long for CI (every shipped scenario under every option);
+# CI runs the same tests on a sample.
+slow: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -m slow
 
 setup: $(STAMP)
 

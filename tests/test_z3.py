@@ -16,7 +16,7 @@ from functools import partial
 import pytest
 import z3
 
-from ipsecmm.model import Model, builtin_scenario, default_scenario
+from ipsecmm.model import Model, builtin_names, builtin_scenario, default_scenario
 from ipsecmm.properties import Checker, Encoding, Explorer, all_inputs
 from ipsecmm.properties._encode import leaves, rebuild
 from ipsecmm.properties._z3 import LEMMAS, Z3Engine, _implies, invariants, run_z3
@@ -230,3 +230,39 @@ def test_a_cached_relation_proves_what_the_derived_one_does(tmp_path, monkeypatc
     assert cache_file(mutant) is None
     # Another scenario or profile is another entry.
     assert cache_file(Model(sc, "mm")) != path
+
+
+OPTION_VARIANTS = [{}, {"apply_early": True}, {"both_move": True}, {"failover": "any"}, {"inactive_update": "refuse"}]
+#: The engines' agreement in CI: the small shipped scenarios, each under one reading.
+AGREEMENT_CI = [("failover", "mm", {}), ("failover", "mm", {"failover": "any"}), ("fallback", "mobike", {"apply_early": True}),
+                ("multihomed", "mm", {}), ("stranded", "mm", {"inactive_update": "refuse"}),
+                ("make-before-break", "ikev2", {})]
+
+
+def _agree(name: str, profile: str, options: dict) -> None:
+    """What z3 proves, the exhaustive explorer finds to hold; what the explorer
+    refutes, z3 does not prove (the engines are independent)."""
+    sc = builtin_scenario(name)
+    sc = dataclasses.replace(sc, options=sc.options.replace(**options))
+    res = run_z3(sc, profile)
+    assert not res.error, res.error
+    verdicts = Checker(sc, None, z3_engine=False, only=list(invariants())).run([profile]).profiles[0].verdicts
+    for rid in invariants():
+        v = verdicts[rid]
+        if rid in res.proved or rid in res.k_proved:
+            assert v.status == "holds", (name, profile, options, rid, v.status)
+        if v.status == "violated":
+            assert rid not in res.proved and rid not in res.k_proved, (name, profile, options, rid)
+
+
+@pytest.mark.parametrize("name,profile,options", AGREEMENT_CI, ids=lambda x: x if isinstance(x, str) else repr(x))
+def test_z3_and_the_explorer_agree(name, profile, options):
+    _agree(name, profile, options)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", OPTION_VARIANTS, ids=repr)
+@pytest.mark.parametrize("profile", ["ikev2", "mobike", "mm"])
+@pytest.mark.parametrize("name", builtin_names())
+def test_z3_and_the_explorer_agree_on_every_shipped_scenario_and_option(name, profile, options):
+    _agree(name, profile, options)
