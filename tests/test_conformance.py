@@ -140,4 +140,4 @@ def test_conformance_refuses_a_broken_vector_file(tmp_path, capsys):
     (tmp_path / "mm-fallback-responder.json").write_text(json.dumps(doc))
     assert main(["conformance", "--vectors", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "mm-fallback-responder.json: testGroups[0].tests[1].steps[0].actor: 'martian' is not one of" in err
+    assert "mm-fallback-responder.json: testGroups[0].tests[1].steps[0].actor: martian is not one of" in err
