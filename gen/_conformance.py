@@ -423,22 +423,55 @@ def run_case(adapter: Adapter, case: Case) -> Mismatch | None:
 
 
 def load_factory(spec: str) -> Any:
-    """``package.module:factory`` to the callable it names."""
-    mod_name, sep, attr = spec.partition(":")
+    """``package.module:factory`` or ``path/to/file.py:factory`` to the
+    callable it names.  A module is imported as Python imports it (installed,
+    or on ``PYTHONPATH``: the console script does not look in the current
+    directory); a file is loaded from its path, with its directory put first
+    on ``sys.path`` so that it can import its neighbours, as ``python FILE``
+    would."""
+    mod_name, sep, attr = spec.rpartition(":")
     if not sep or not mod_name or not attr:
-        raise ValueError(f"--sut {spec!r}: expected package.module:factory")
+        raise ValueError(f"--sut {shown(spec)}: expected package.module:factory or path/to/file.py:factory")
     try:
-        mod = import_module(mod_name)
+        mod = _import_file(mod_name) if mod_name.endswith(".py") else import_module(mod_name)
     except ImportError as exc:
-        raise ValueError(f"--sut {spec!r}: cannot import {mod_name}: {exc}") from None
+        raise ValueError(f"--sut {shown(spec)}: cannot import {shown(mod_name)}: {_line(exc)}") from None
+    except BaseException as exc:  # the adapter's own module failed: say so on one line, not with its traceback
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ValueError(f"--sut {shown(spec)}: importing {shown(mod_name)} raised {type(exc).__name__}: "
+                         f"{_line(exc)}") from None
     obj: Any = mod
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ValueError(f"--sut {spec!r}: {mod_name} has no attribute {attr}")
+            raise ValueError(f"--sut {shown(spec)}: {shown(mod_name)} has no attribute {shown(attr)}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ValueError(f"--sut {spec!r}: {attr} is not callable")
+        raise ValueError(f"--sut {shown(spec)}: {shown(attr)} is not callable")
     return obj
+
+
+def _line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _import_file(name: str) -> Any:
+    import importlib.util
+    import sys
+
+    path = Path(name).resolve()
+    if not path.is_file():
+        raise ImportError("no such file")
+    mod_name = f"ipsecmm_sut_{path.stem}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has a loader
+        raise ImportError("not loadable as Python")
+    mod = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    sys.modules[mod_name] = mod  # dataclasses and pickling look modules up by name
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def fault_table(cases: list[Case], faults: Mapping[str, Any]) -> Iterator[tuple[str, list[Mismatch]]]:

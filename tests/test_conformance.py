@@ -141,3 +141,16 @@ def test_conformance_refuses_a_broken_vector_file(tmp_path, capsys):
     assert main(["conformance", "--vectors", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "mm-fallback-responder.json: testGroups[0].tests[1].steps[0].actor: martian is not one of" in err
+
+
+def test_sut_may_name_an_adapter_file(tmp_path, capsys):
+    (tmp_path / "helper_mod_for_sut.py").write_text("from ipsecmm.gen import reference as make\n")
+    (tmp_path / "my_adapter.py").write_text("from helper_mod_for_sut import make  # a neighbour module\n")
+    (tmp_path / "broken_adapter.py").write_text('raise RuntimeError("boom\\nagain")\n')
+    assert main(["conformance", "--sut", f"{tmp_path / 'my_adapter.py'}:make", "--", "-q", "-k", "1f5c"]) == 0
+    capsys.readouterr()
+    assert main(["conformance", "--sut", f"{tmp_path / 'broken_adapter.py'}:make"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.endswith("broken_adapter.py raised RuntimeError: boom again")
+    assert main(["conformance", "--sut", f"{tmp_path / 'absent.py'}:make"]) == 2
+    assert "absent.py: no such file" in capsys.readouterr().err
