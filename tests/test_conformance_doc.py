@@ -82,7 +82,8 @@ def test_every_snapshot_key_is_listed():
     assert sorted(sa["properties"]["spd"]["properties"]) == ["i", "r"] and '`{"i": [...], "r": [...]}`' in DOC
 
 
-def test_steps_actors_timers_and_network_inputs_are_described():
+def test_steps_actors_timers_and_network_inputs_are_described_and_result_is_defined():
+    assert "cached answer to a request delivered again" in DOC and "an unchanged SAD" in DOC
     step = schema()["$defs"]["step"]
     for actor in step["properties"]["actor"]["enum"]:
         assert f"| `{actor}` |" in DOC, actor

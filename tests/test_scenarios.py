@@ -202,22 +202,30 @@ def test_meaningless_scenario_is_refused_on_one_line(tmp_path, capsys, case):
     assert expected in line
 
 
-@pytest.mark.parametrize("ip", ["192.0.2.77", "198.51.100.77", "203.0.113.7", "10.1.2.3", "100.64.0.1", "8.8.8.8"])
-def test_documentation_private_and_global_v4_addresses_stay_allowed(ip):
-    assert parse_scenario(with_ip("a2", ip)).addresses[1].ip == ip
+ORDINARY = [("a2", ip) for ip in ("192.0.2.77", "198.51.100.77", "203.0.113.7", "10.1.2.3", "100.64.0.1", "8.8.8.8")] + \
+    [("r2", ip) for ip in ("2001:db8:1::77", "3fff::1", "fd00::1", "2a00:1450::1")]
+SPECIAL = [("a2", "127.0.0.1"), ("a2", "169.254.0.9"), ("r2", "fe80::9"), ("r2", "ff05::2")]
 
 
-@pytest.mark.parametrize("ip", ["2001:db8:1::77", "3fff::1", "fd00::1", "2a00:1450::1"])
-def test_documentation_unique_local_and_global_v6_addresses_stay_allowed(ip):
-    assert parse_scenario(with_ip("r2", ip)).addresses[4].ip == ip
+def test_the_endpoint_rule_refuses_special_addresses_and_keeps_ordinary_unicast():
+    # documentation (RFC 5737, 3849), private, shared and global prefixes are ordinary unicast space
+    for name, ip in ORDINARY:
+        sc = parse_scenario(with_ip(name, ip))
+        assert sc.addresses[sc.addr_index(name)].ip == ip
+    for name, ip in SPECIAL:
+        with pytest.raises(ScenarioError, match="an SA needs unicast addresses of global scope"):
+            parse_scenario(with_ip(name, ip))
 
 
-def test_an_sa_may_hold_addresses_of_both_families_when_one_pair_shares_one():
+def test_one_shared_family_is_enough_for_an_sa():
     # web carries r2 (v6) beside r1 (v4) while I has only v4: the pair a1-r1 carries the traffic, and r2
-    # serves once I gains a v6 address (RFC 4555 3.4 announces addresses of both families).
+    # serves once I gains a v6 address (RFC 4555 3.4 announces addresses of both families) ...
     sc = parse_scenario(GOOD)
     web = sc.slots[sc.slot_index("web")]
     assert sc.names(web.cur_r) == ["r1", "r2"] and sc.names(web.cur_i) == ["a1"]
+    # ... but without r1 no packet could use web
+    with pytest.raises(ScenarioError, match="web has no initiator and responder address of one family"):
+        parse_scenario(edit(WEB, WEB.replace('["r1", "r2"]', '["r2"]')))
 
 
 def test_builtin_scenario_takes_only_listed_names():

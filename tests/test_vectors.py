@@ -216,6 +216,7 @@ def copy_with_traces(tmp_path: Path, name: str, edit=None, traces: bool = True) 
     """``vectors/NAME.json`` copied into ``tmp_path`` (with the ITF traces it
     names, in an itf/ folder), edited by ``edit``."""
     doc = json.loads((VECTORS / f"{name}.json").read_text())
+    tmp_path.mkdir(parents=True, exist_ok=True)
     if traces:
         (tmp_path / "itf").mkdir(exist_ok=True)
         for g in doc["testGroups"]:
@@ -330,8 +331,14 @@ def test_vector_file_is_checked_beyond_the_schema(tmp_path, case):
     assert "\n" not in str(exc.value)
 
 
-def test_traces_are_optional_without_an_itf_folder(tmp_path):
-    assert len(load_file(copy_with_traces(tmp_path, "mm-fallback-initiator", traces=False))) == 7
+def test_traces_are_checked_when_an_itf_folder_is_there(tmp_path):
+    def drop(d):
+        d["testGroups"][0]["tests"][0]["trace"] = "itf/0123456789abcdef.itf.json"
+
+    with pytest.raises(VectorFileError, match=r"itf/0123456789abcdef\.itf\.json is missing beside the vector file"):
+        load_file(copy_with_traces(tmp_path / "with", "mm-fallback-initiator", drop))
+    # vector files copied without their traces still load
+    assert len(load_file(copy_with_traces(tmp_path / "without", "mm-fallback-initiator", drop, traces=False))) == 7
 
 
 @pytest.mark.parametrize("text, key, problem", [
