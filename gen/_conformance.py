@@ -43,7 +43,7 @@ from ipsecmm.model import (
     World,
     get_profile,
 )
-from ipsecmm.model._scenario import _join, _Reader, _tname, number, shown
+from ipsecmm.model._scenario import _join, _Reader, _tname, number, shown, shown_source
 from ipsecmm.properties._runs import PEERS, input_from_json
 
 from ._vectors import (
@@ -101,7 +101,7 @@ class VectorFileError(Exception):
 
     def __init__(self, file: str, key: str, problem: str) -> None:
         self.file, self.key, self.problem = file, key, problem
-        where = f"{file}: {key}" if key else file
+        where = f"{shown_source(file)}: {key}" if key else shown_source(file)
         super().__init__(f"{where}: {problem}")
 
 
@@ -495,7 +495,9 @@ def _ip_index(m: Model, ip: str | None) -> int:
 
 def message_from_json(m: Model, d: Mapping[str, Any]) -> Msg:
     """The model's message for an abstract one.  Ghost fields get neutral
-    values: they never decide anything (see ``Msg``)."""
+    values: they never decide anything (see ``Msg``).  ``load_file`` has
+    checked that ``message`` gives ``d`` back, exchange and notify included,
+    so nothing ``d`` says is lost here."""
     kind = Kind[d["kind"]]
     sa = d.get("sa")
     sa_idx = NOSA if sa is None else ALLSA if sa == "*" else m.sc.slot_index(sa)

@@ -32,7 +32,14 @@ class ScenarioError(Exception):
         self.source = source
         self.key = key
         self.problem = problem
-        super().__init__(f"{source}: {key}: {problem}" if key else f"{source}: {problem}")
+        where = shown_source(source)
+        super().__init__(f"{where}: {key}: {problem}" if key else f"{where}: {problem}")
+
+
+def shown_source(source: str) -> str:
+    """A file name (or label) as an error line starts with it: as it is,
+    unless it holds characters that would break the line."""
+    return source if source.isprintable() else shown(source)
 
 
 @dataclass(frozen=True)

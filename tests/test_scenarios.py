@@ -3,6 +3,7 @@ line naming the file, the key and the problem, with exit code 2."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,10 @@ def test_builtin_scenario_takes_only_listed_names():
     with pytest.raises(ScenarioError) as exc:
         builtin_scenario("../scenarios/default")
     assert "no built-in scenario of that name" in str(exc.value)
+
+
+def test_a_file_name_that_would_break_the_line_is_quoted(tmp_path, capsys):
+    path = str(tmp_path / "a\nb.toml")
+    assert main(["explore", "--scenario", path]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"ipsecmm explore: {json.dumps(path)}: no such file"
