@@ -43,6 +43,7 @@ from ._encode import leaves
 
 PEERS = ("I", "R")
 MARK = "✗"  # marks the step where a counterexample's property fails
+RUN_FORMAT = "ipsecmm-run/1"  # what ``Run.to_json`` writes and ``load_runs`` reads
 
 
 class ReplayError(Exception):
@@ -161,7 +162,7 @@ class Run:
     def to_json(self) -> dict[str, Any]:
         m = self.model()
         return {
-            "format": "ipsecmm-run/1",
+            "format": RUN_FORMAT,
             "label": self.label,
             "note": self.note,
             "scenario": self.scenario.name,
@@ -294,9 +295,6 @@ def input_from_json(m: Model, d: Any, rd: _Reader | None = None, path: str = "in
 # --------------------------------------------------------------------------- reading run files
 
 
-RUN_FORMAT = "ipsecmm-run/1"
-
-
 class RunFileError(ScenarioError):
     """A run file that cannot be used: ``str()`` is the one-line message
     naming the file and the key."""
@@ -357,9 +355,13 @@ def _run(rd: _Reader, d: Any, path: str, base: Scenario | None) -> Run:
     m = run.model()
     ipath = _join(path, "inputs")
     run.inputs = [input_from_json(m, x, rd, f"{ipath}[{k}]") for k, x in enumerate(rd.get(d, "inputs", path, list))]
-    extra = rd.table(d.get("extra", {}), _join(path, "extra"), {"trigger_step"})
-    if "trigger_step" in extra:
-        rd.index(extra, "trigger_step", _join(path, "extra"), len(run.inputs) + 1, "a step of the run")
+    # What the checker records about a run (see Run.violation and _check.violation_extra).
+    epath = _join(path, "extra")
+    extra = rd.table(d.get("extra", {}), epath, {"trigger_step", "violation_step", "violation"})
+    for key in ("trigger_step", "violation_step"):
+        if key in extra:
+            rd.index(extra, key, epath, len(run.inputs) + 1, "a step of the run, 0 the initial state")
+    rd.get(extra, "violation", epath, str, "")
     run.extra = dict(extra)
     try:
         run.replay()
