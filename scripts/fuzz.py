@@ -211,6 +211,11 @@ class Tally:
         self.examples: dict[str, bytes] = {}
         self.problems: Counter[str] = Counter()  # what the refusals said, roughly (for --verbose)
         self.started = time.perf_counter()
+        self.ended: float | None = None
+
+    def stop(self) -> Tally:
+        self.ended = time.perf_counter()
+        return self
 
     def refuse(self, exc: BaseException, source: str, data: bytes) -> None:
         self.refused += 1
@@ -226,7 +231,7 @@ class Tally:
         self.examples.setdefault(what, data)
 
     def line(self) -> str:
-        secs = time.perf_counter() - self.started
+        secs = (self.ended or time.perf_counter()) - self.started
         return (f"{self.name}: {self.inputs} inputs in {secs:.0f}s: {self.loaded} loaded, {self.refused} refused "
                 f"on one line, {sum(self.failures.values())} failures ({len(self.failures)} distinct)")
 
@@ -537,7 +542,7 @@ def fuzz(kind: str, count: int, rng: random.Random, work: Path, make: Callable[[
         check(make(rng), path, tally)
         if (n + 1) % max(1, count // 10) == 0:
             print(f"  {tally.line()}", file=sys.stderr, flush=True)
-    return tally
+    return tally.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -657,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
             if (n + 1) % max(1, args.argv // 10) == 0:
                 print(f"  {tally.line()}, {timeouts} timed out", file=sys.stderr, flush=True)
         tally.name = f"command lines ({timeouts} stopped after {args.timeout:.0f}s, counted as normal)"
-        tallies.append(tally)
+        tallies.append(tally.stop())
 
     print()
     failed = 0
