@@ -231,18 +231,18 @@ def copy_with_traces(tmp_path: Path, name: str, edit=None, traces: bool = True) 
     return path
 
 
-def tests_of(doc):
+def vectors_of(doc):
     return doc["testGroups"][0]["tests"]
 
 
 def step(doc, actor: str, has: str = "", expect_sends: bool = False):
     """The first step of ``actor`` (whose input has key ``has``, whose expected sends are not empty)."""
-    return next(st for t in tests_of(doc) for st in t["steps"] if st["actor"] == actor
+    return next(st for t in vectors_of(doc) for st in t["steps"] if st["actor"] == actor
                 and (not has or has in st["input"]) and (st["expect"]["sends"] or not expect_sends))
 
 
 def delivered(doc, has: str = ""):
-    return next(st["input"]["deliver"] for t in tests_of(doc) for st in t["steps"]
+    return next(st["input"]["deliver"] for t in vectors_of(doc) for st in t["steps"]
                 if st["actor"] == "tester" and (not has or has in st["input"]["deliver"]))
 
 
@@ -254,22 +254,22 @@ T0 = "testGroups[0].tests[0]"
 BAD_VECTORS = {
     "numberOfTests": ("mm-fallback-initiator", lambda d: d.update(numberOfTests=d["numberOfTests"] + 1),
                       "numberOfTests", "8, but the file holds 7 vectors"),
-    "an edited id": ("mm-fallback-initiator", lambda d: tests_of(d)[0].update(id="0123456789abcdef"),
+    "an edited id": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(id="0123456789abcdef"),
                      f"{T0}.id", "0123456789abcdef is not the hash of the vector's content"),
     "an edited step under its old id": ("mm-fallback-initiator",
-                                        lambda d: tests_of(d)[0]["steps"][0]["expect"]["sad"]["ike"].update(keys=7),
+                                        lambda d: vectors_of(d)[0]["steps"][0]["expect"]["sad"]["ike"].update(keys=7),
                                         f"{T0}.id", "is not the hash of the vector's content"),
-    "a tcId out of place": ("mm-fallback-initiator", lambda d: tests_of(d)[1].update(tcId=1),
+    "a tcId out of place": ("mm-fallback-initiator", lambda d: vectors_of(d)[1].update(tcId=1),
                             "testGroups[0].tests[1].tcId", "1, but it is vector 2 of its group"),
-    "an unknown requirement": ("mm-fallback-initiator", lambda d: tests_of(d)[0].update(requirements=["MOB-NOPE"]),
+    "an unknown requirement": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(requirements=["MOB-NOPE"]),
                                f"{T0}.requirements[0]", "MOB-NOPE is not a requirement ID"),
-    "a missing trace": ("mm-fallback-initiator", lambda d: tests_of(d)[0].update(trace="itf/0000000000000000.itf.json"),
+    "a missing trace": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(trace="itf/0000000000000000.itf.json"),
                         f"{T0}.trace", "itf/0000000000000000.itf.json is missing beside the vector file"),
-    "a flipped result": ("mm-fallback-initiator", lambda d: tests_of(d)[0].update(result=flip(tests_of(d)[0]["result"])),
+    "a flipped result": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(result=flip(vectors_of(d)[0]["result"])),
                          f"{T0}.result", "but the last step makes it"),
-    "wrong reasons": ("mm-fallback-initiator", lambda d: tests_of(d)[0].update(reasons=["PAD"]),
+    "wrong reasons": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(reasons=["PAD"]),
                       f"{T0}.reasons", '["PAD"], but the steps\' refusals are'),
-    "an unknown row covered": ("mm-fallback-initiator", lambda d: tests_of(d)[0].update(covers=["row initiator:NAP:x#0"]),
+    "an unknown row covered": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(covers=["row initiator:NAP:x#0"]),
                                f"{T0}.covers[0]", '"row initiator:NAP:x#0" names no row of the mm tables'),
     "SPIs of another scenario": ("mm-fallback-initiator", lambda d: d["testGroups"][0]["spis"].update(mail=d["testGroups"][0]["spis"]["web"]),
                                  "testGroups[0].spis", "the scenario's CHILD_SAs are"),
@@ -287,7 +287,7 @@ BAD_VECTORS = {
                                                  lambda d: delivered(d).update(src="192.0.2.99"),
                                                  ".input.deliver.src", "192.0.2.99 is not an IP address of the scenario"),
     "a delivered message naming an IP by another spelling": (
-        "mm-default-responder", lambda d: next(m for t in tests_of(d) for st in t["steps"] if st["actor"] == "tester"
+        "mm-default-responder", lambda d: next(m for t in vectors_of(d) for st in t["steps"] if st["actor"] == "tester"
                                                for m in [st["input"]["deliver"]] if m.get("new") == "2001:db8:1::3")
         .update(new="2001:DB8:1::3"), ".input.deliver.new", "2001:DB8:1::3 is not an IP address of the scenario"),
     "an expected message to an undefined IP": ("mm-fallback-responder",
@@ -315,7 +315,7 @@ BAD_VECTORS = {
                                              lambda d: step(d, "tester", expect_sends=True)["expect"]["sends"][0].update(notify="COOKIE2"),
                                              ".expect.sends[0].notify", "COOKIE2 does not fit a"),
     # keys are quoted
-    "a key with a newline": ("mm-fallback-initiator", lambda d: tests_of(d)[0].update({"a\nb": 1}),
+    "a key with a newline": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update({"a\nb": 1}),
                              f'{T0}."a\\nb"', "unknown key"),
 }
 
