@@ -36,7 +36,7 @@ from ipsecmm.model import (
     get_profile,
 )
 from ipsecmm.model import _render as render
-from ipsecmm.model._scenario import ACTION_NAMES, _join, _Reader, shown
+from ipsecmm.model._scenario import ACTION_NAMES, MAX_ADDRESSES, _join, _Reader, shown
 from ipsecmm.model._vocab import act_trigger
 
 from ._encode import leaves
@@ -310,6 +310,19 @@ def load_runs(path: str | Path, base: Scenario | None = None) -> list[Run]:
     return runs_from_doc(rd.parse_json(rd.read_text(path)), rd, base)
 
 
+def checker_scenario(name: str) -> Scenario | None:
+    """The scenario ``ipsecmm check`` builds for SCN-SA-COUNT when ``name`` is
+    one (``multihomed-I-N`` or ``multihomed-R-N``: no file of its own), else None."""
+    import re
+
+    from ._structural import _multihomed
+
+    found = re.fullmatch(r"multihomed-([IR])-([1-9][0-9]?)", name)
+    if found is None or int(found.group(2)) >= MAX_ADDRESSES:
+        return None
+    return _multihomed(int(found.group(2)), "IR".index(found.group(1)))
+
+
 def runs_from_doc(doc: Any, rd: _Reader, base: Scenario | None = None) -> list[Run]:
     if isinstance(doc, dict) and "runs" in doc:  # a verdict's runs, as ``ipsecmm check --runs`` writes them
         from ._check import STATUSES
@@ -337,10 +350,11 @@ def _run(rd: _Reader, d: Any, path: str, base: Scenario | None) -> Run:
                        "mutant"})
     name = rd.name(d, "scenario", path)
     if base is None:
-        if name not in builtin_names():
+        made = checker_scenario(name)
+        if made is None and name not in builtin_names():
             raise rd.fail(_join(path, "scenario"),
                           f"{shown(name)} is not a built-in scenario; name its file with --scenario")
-        sc = builtin_scenario(name)
+        sc = made or builtin_scenario(name)
     elif name != base.name:
         raise rd.fail(_join(path, "scenario"), f"the run is of scenario {shown(name)}, the scenario given is "
                                                f"{shown(base.name)}")

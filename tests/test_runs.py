@@ -147,3 +147,16 @@ def test_the_reader_keeps_what_the_file_says_and_refuses_a_missing_file(tmp_path
     with pytest.raises(RunFileError) as exc:
         load_runs(tmp_path / "missing.json")
     assert str(exc.value) == f"{tmp_path / 'missing.json'}: no such file"
+
+
+def test_a_run_of_a_scenario_the_checker_builds_is_drawn(tmp_path, capsys):
+    # SCN-SA-COUNT's runs name multihomed-I-N / multihomed-R-N, which have no file: the reader builds them
+    from ipsecmm.properties._structural import capacity
+
+    run = capacity("ikev2", 2, 0)[1]
+    assert run is not None and run.scenario.name == "multihomed-I-2"
+    f = tmp_path / "SCN-SA-COUNT.ikev2.json"
+    f.write_text(json.dumps({"requirement": "SCN-SA-COUNT", "runs": [run.to_json()]}))
+    assert main(["diagrams", "--run", str(f), "--out", str(tmp_path / "out"), "--no-svg"]) == 0, capsys.readouterr().err
+    (back,) = load_runs(f)
+    assert back.scenario == run.scenario and back.inputs == run.inputs
