@@ -416,6 +416,9 @@ def base_commands(corpus: Path) -> list[list[str]]:
         ["mutants", "--scenario", sc],
         ["explore", "--profile", "ikev2", "--scenario", str(corpus / "scenario.toml")],
         ["explore", "--profile", "ikev2", "--bound", "moves=0", "--option", "failover=any"],
+        ["pcap", str(corpus / "run-ikev2.json"), "--out", "c.pcap"],
+        ["pcap", str(corpus / "vectors" / "mm-fallback-initiator.json"), "--out", "c.pcap"],
+        ["requirements"],
     ]
 
 
@@ -433,7 +436,7 @@ def mutate_argv(rng: random.Random, argv: list[str], extra_files: list[str]) -> 
             a[rng.randrange(1, len(a) + 1):0] = [rng.choice(OPTIONS), rng.choice(VALUES + extra_files)]
         elif op == 4:
             a[0] = rng.choice(["explore", "simulate", "check", "explain", "mutants", "diagrams", "vectors",
-                               "conformance", "report", "requirements", "bogus", "--help", ""])
+                               "conformance", "report", "requirements", "pcap", "bogus", "--help", ""])
         elif op == 5 and len(a) > 2:
             i, j = rng.randrange(1, len(a)), rng.randrange(1, len(a))
             a[i], a[j] = a[j], a[i]
@@ -497,7 +500,8 @@ def trim_vectors(rng: random.Random, doc: dict[str, Any]) -> dict[str, Any]:
 def refresh_vectors(doc: Any) -> None:
     """Recompute what the loader derives (ids, positions, reasons, result), so
     that a mutated vector reaches the checks behind them.  Best effort."""
-    from ipsecmm.gen._vectors import reasons_in, scenario_from_doc, snapshot, vector_id, vector_result
+    from ipsecmm.gen._vectors import abstract_steps, reasons_in, scenario_from_doc, snapshot, vector_id, vector_result
+    from ipsecmm.gen._wire import add_hex, session_for
     from ipsecmm.model import Model, get_profile
 
     with contextlib.suppress(Exception):
@@ -511,8 +515,10 @@ def refresh_vectors(doc: Any) -> None:
                 with contextlib.suppress(Exception):
                     t["reasons"] = reasons_in(t["steps"])
                     t["result"] = vector_result(t["steps"], initial)
+                with contextlib.suppress(Exception):
+                    add_hex(t["steps"], g["role"], session_for(sc, doc["profile"], spis=g["spis"], keys=g["wire"]))
                 t["id"] = vector_id({"scenario": sc.name, "options": vars(sc.options), "profile": doc["profile"],
-                                     "role": g["role"], "steps": t["steps"]})
+                                     "role": g["role"], "steps": abstract_steps(t["steps"])})
                 total += 1
         doc["numberOfTests"] = total
 
