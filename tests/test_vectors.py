@@ -314,6 +314,13 @@ BAD_VECTORS = {
     "an expected notify that does not fit": ("mm-fallback-responder",
                                              lambda d: step(d, "tester", expect_sends=True)["expect"]["sends"][0].update(notify="COOKIE2"),
                                              ".expect.sends[0].notify", "COOKIE2 does not fit a"),
+    # the bytes beside a message must be that message under the group's keys
+    "bytes that are not the message": ("mm-fallback-responder",
+                                       lambda d: delivered(d).update(hex=delivered(d)["hex"][:-2] + ("00" if delivered(d)["hex"][-2:] != "00" else "01")),
+                                       ".input.deliver.hex", "not the encoding of this"),
+    "expected bytes that are not the message": ("mm-fallback-responder",
+                                                lambda d: step(d, "tester", expect_sends=True)["expect"]["sends"][0].update(hex="00" * 40),
+                                                ".expect.sends[0].hex", "not the encoding of this"),
     # keys are quoted
     "a key with a newline": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update({"a\nb": 1}),
                              f'{T0}."a\\nb"', "unknown key"),
