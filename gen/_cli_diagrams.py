@@ -9,7 +9,6 @@ is complete by the time it is used.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +103,7 @@ def _run_base(path: Path) -> str:
 
 def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], dict[str, str]]:
     from ipsecmm.cli import UsageError
-    from ipsecmm.properties import ReplayError
+    from ipsecmm.properties._runs import RunFileError, load_runs
 
     from . import _diagrams as D
 
@@ -112,22 +111,12 @@ def _run_drawings(args: argparse.Namespace, sc: Scenario) -> tuple[list[Any], di
     extra: dict[str, str] = {}
     for path in args.run:
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"--run {path}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--run {path}: not JSON ({exc.msg}, line {exc.lineno})") from None
-        try:
-            runs = D.runs_from_json(doc, sc if args.scenario else None)
-        except D.DiagramError as exc:
-            raise UsageError(f"--run {path}: {exc}") from None
+            runs = load_runs(path, sc if args.scenario else None)
+        except RunFileError as exc:
+            raise UsageError(f"--run {exc}") from None
         base = _run_base(path)
         for k, run in enumerate(runs, 1):
             stem = f"run-{base}-{k}"
-            try:
-                run.replay()
-            except ReplayError as exc:
-                raise UsageError(f"--run {path}: run {k}: {exc}") from None
             drawings += D.run_machine_drawings(run, stem)
             extra[f"{stem}-sequence.svg"] = D.sequence_svg(run, f"{stem}-sequence")
             extra[f"{stem}-sequence.mmd"] = run.mermaid() + "\n"

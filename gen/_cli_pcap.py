@@ -7,7 +7,6 @@ inside its functions (``ipsecmm.cli`` imports it while collecting verbs).
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,21 +44,15 @@ def build(source: Path, vector: str | None = None, scenario: str | None = None, 
 
     given = read_scenario(scenario) if scenario else None  # a bad scenario is reported before anything is read
 
+    from ._conformance import is_vector_file
+
     try:
-        doc = json.loads(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"{source}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{source}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{source}: not JSON ({exc.msg}, line {exc.lineno})") from None
-    try:
-        if isinstance(doc, dict) and "testGroups" in doc:
+        if is_vector_file(source):
             groups = _vector_groups(source, vector, seed)
         elif vector is not None:
             raise UsageError(f"--vector {shown(vector)}: {source} is a run file, not a vector file")
         else:
-            groups = _run_groups(source, doc, given, seed)
+            groups = _run_groups(source, given, seed)
         return assemble(groups)
     except WireError as exc:
         raise UsageError(f"{source}: {exc}") from None
@@ -110,43 +103,24 @@ def _vector_groups(source: Path, vector: str | None, seed: int) -> list[Any]:
     return out
 
 
-def _run_groups(source: Path, doc: Any, given: Any, seed: int) -> list[Any]:
+def _run_groups(source: Path, given: Any, seed: int) -> list[Any]:
+    """The runs of a run file, read (and replayed) by the strict reader of
+    ``diagrams --run``; each run's scenario is the one it names (built in, or
+    made by the checker), or ``given``."""
     from ipsecmm.cli import UsageError
-    from ipsecmm.properties import ReplayError
+    from ipsecmm.properties._runs import RunFileError, load_runs
 
-    from . import _diagrams as D
     from . import _wire
 
-    docs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
-    if not isinstance(docs, list):
-        raise UsageError(f"{source}: 'runs' is not a list")
+    try:
+        runs = load_runs(source, given)
+    except RunFileError as exc:
+        raise UsageError(str(exc)) from None
     out = []
-    for k, d in enumerate(docs, 1):
-        # One run at a time: the runs of one file may come from different
-        # scenarios (SCN-SA-COUNT has one per side).
-        try:
-            (run,) = D.runs_from_json(d, given or _made_by_checker(d))
-        except D.DiagramError as exc:
-            raise UsageError(f"{source}: run {k}: {str(exc).removeprefix('run 1: ')}") from None
+    for run in runs:
         session = _wire.session_for(run.scenario, run.profile, seed)
-        try:
-            items = _wire.run_messages(run)
-        except ReplayError as exc:
-            raise UsageError(f"{source}: run {k}: {exc}") from None
-        out.append((session, _wire.packets(session, items)))
+        out.append((session, _wire.packets(session, _wire.run_messages(run))))
     return out
-
-
-def _made_by_checker(run: Any) -> Any:
-    """The scenario ``ipsecmm check`` builds for SCN-SA-COUNT (``multihomed-I-N``
-    or ``multihomed-R-N``, no file of its own), when the run names it; None otherwise."""
-    import re
-
-    from ipsecmm.properties._structural import _multihomed
-
-    name = run.get("scenario", "") if isinstance(run, dict) else ""
-    found = re.fullmatch(r"multihomed-([IR])-([1-9][0-9]?)", str(name))
-    return _multihomed(int(found.group(2)), "IR".index(found.group(1))) if found else None
 
 
 def table_path(out: Path) -> Path:

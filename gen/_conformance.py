@@ -43,9 +43,21 @@ from ipsecmm.model import (
     World,
     get_profile,
 )
+from ipsecmm.model._scenario import _join, _Reader, _tname, number, shown, shown_source
 from ipsecmm.properties._runs import PEERS, input_from_json
 
-from ._vectors import message, outcome_of, scenario_from_doc, snapshot
+from ._vectors import (
+    SCHEMA_ID,
+    abstract_steps,
+    all_rows,
+    message,
+    outcome_of,
+    reasons_in,
+    scenario_from_doc,
+    snapshot,
+    vector_id,
+    vector_result,
+)
 
 SCHEMA_FILE = "vectors.schema.json"
 
@@ -90,7 +102,7 @@ class VectorFileError(Exception):
 
     def __init__(self, file: str, key: str, problem: str) -> None:
         self.file, self.key, self.problem = file, key, problem
-        where = f"{file}: {key}" if key else file
+        where = f"{shown_source(file)}: {key}" if key else shown_source(file)
         super().__init__(f"{where}: {problem}")
 
 
@@ -111,6 +123,55 @@ def schema() -> dict[str, Any]:
     return dict(json.loads(text))
 
 
+def _key(path: Any) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{shown(str(p))}" for p in path).lstrip(".")
+
+
+def _value(v: Any) -> str:
+    """A value of a vector file as a message shows it, on one line."""
+    if isinstance(v, str):
+        return shown(v)
+    if isinstance(v, bool) or v is None:
+        return json.dumps(v)
+    if isinstance(v, int):
+        return number(v)
+    text = json.dumps(v, sort_keys=True)
+    return text if len(text) <= 80 else f"{_tname(v)} of {len(v)}"
+
+
+def _schema_problem(err: Any) -> tuple[str, str]:
+    """A schema error as (key, problem), quoting what the file holds with
+    ``shown`` (jsonschema's own messages print Python reprs)."""
+    import jsonschema
+
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        return _schema_problem(jsonschema.exceptions.best_match(err.context))
+    key, inst, want = _key(err.absolute_path), err.instance, err.validator_value
+    if err.validator == "required":
+        missing = next(k for k in want if k not in inst)
+        return _join(key, missing), "missing required key"
+    if err.validator == "additionalProperties":
+        allowed = set(err.schema.get("properties", {}))
+        extra = next(k for k in inst if k not in allowed)
+        return _join(key, shown(extra)), f"unknown key (expected one of: {', '.join(sorted(allowed))})"
+    if err.validator == "type":
+        kinds = [want] if isinstance(want, str) else want
+        names = {"string": "a string", "integer": "an integer", "boolean": "true or false", "object": "an object",
+                 "array": "a list", "null": "null", "number": "a number"}
+        return key, f"expected {' or '.join(names.get(k, k) for k in kinds)}, got {_tname(inst).replace('table', 'object')}"
+    if err.validator == "enum":
+        return key, f"{_value(inst)} is not one of: {', '.join(map(str, want))}"
+    if err.validator == "const":
+        return key, f"{_value(inst)} is not {_value(want)}"
+    if err.validator == "pattern":
+        return key, f"{_value(inst)} does not have the form {want}"
+    if err.validator in ("minimum", "minItems", "minLength"):
+        return key, f"{_value(inst)} is too small (at least {want})"
+    if err.validator == "uniqueItems":
+        return key, "holds the same item twice"
+    return key, " ".join(err.message.split())[:200]
+
+
 def validate(doc: Any, file: str) -> None:
     """Raise ``VectorFileError`` naming the first key that breaks the schema."""
     import jsonschema
@@ -118,39 +179,203 @@ def validate(doc: Any, file: str) -> None:
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        err = errors[0]
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path).lstrip(".")
-        raise VectorFileError(file, key or "(top level)", err.message)
+        key, problem = _schema_problem(errors[0])
+        raise VectorFileError(file, key or "(top level)", problem)
+
+
+def is_vector_file(path: Path) -> bool:
+    """Whether ``path`` is a vector file: JSON whose top-level ``$schema`` is
+    the vectors' schema.  A file that does not parse is one when it names
+    the schema anywhere, so that a damaged vector file is reported, not
+    skipped as if it were some other JSON."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return SCHEMA_ID.encode() in data
+    return isinstance(doc, dict) and doc.get("$schema") == SCHEMA_ID
 
 
 def vector_files(directory: Path) -> list[Path]:
-    """The vector files of ``directory`` (not the coverage report or ITF traces)."""
+    """The vector files under ``directory``: those ``is_vector_file`` takes,
+    the files the pytest plugin collects (not the coverage report or ITF traces)."""
     if not directory.is_dir():
         raise VectorFileError(str(directory), "", "no such directory")
-    files = sorted(p for p in directory.glob("*.json") if p.name != "coverage.json")
+    files = sorted(p for p in directory.rglob("*.json") if p.is_file() and is_vector_file(p))
     if not files:
-        raise VectorFileError(str(directory), "", "holds no vector files (*.json)")
+        raise VectorFileError(str(directory), "", f"holds no vector files (JSON files whose $schema is {SCHEMA_ID})")
     return files
 
 
 def load_file(path: Path) -> list[Case]:
+    """The vectors of one file, checked: the schema, then everything the
+    schema cannot say (see ``_check_group``)."""
     file = str(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise VectorFileError(file, "", f"cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise VectorFileError(file, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}") from None
+    rd = _Reader(file, VectorFileError)
+    doc = rd.parse_json(rd.read_text(path))
     validate(doc, file)
     cases = []
     for g, group in enumerate(doc["testGroups"]):
         try:
-            scenario_from_doc(group["scenario"], f"{file}: testGroups[{g}].scenario")
+            sc = scenario_from_doc(group["scenario"], file)
         except ScenarioError as exc:
-            raise VectorFileError(file, f"testGroups[{g}].scenario.{exc.key}".rstrip("."), exc.problem) from None
+            key = f"testGroups[{g}].scenario" + ("" if exc.key in ("", "(top level)") else f".{exc.key}")
+            raise VectorFileError(file, key, exc.problem) from None
+        _check_group(rd, path, doc["profile"], sc, group, f"testGroups[{g}]")
         setup = Setup(group["role"], doc["profile"], group["scenario"], group["spis"], group.get("wire"))
         cases += [Case(t["id"], file, t["title"], setup, t) for t in group["tests"]]
+    if doc["numberOfTests"] != len(cases):
+        raise rd.fail("numberOfTests", f"{number(doc['numberOfTests'])}, but the file holds {len(cases)} vectors")
+    seen: dict[str, int] = {}
+    for k, c in enumerate(cases):
+        if c.id in seen:
+            raise rd.fail(f"id {c.id}", f"vectors {seen[c.id] + 1} and {k + 1} of the file have the same id")
+        seen[c.id] = k
     return cases
+
+
+def _check_group(rd: _Reader, path: Path, profile: str, sc: Any, group: dict[str, Any], where: str) -> None:
+    """What the schema cannot check: that every name and IP a step uses is
+    one of the group's scenario (else an adapter would fail on a vector, not
+    on an implementation), that messages are what the model would say, and
+    that the derived fields (ids, positions, reasons, result, covers,
+    requirements, traces) are what the generator writes."""
+    from ipsecmm.properties import by_id
+
+    m = Model(sc, get_profile(profile, sc.options))
+    sut = 0 if group["role"] == "initiator" else 1
+    sas = {s.name: k for k, s in enumerate(sc.slots)}
+    children = sorted(s.name for s in sc.slots[1:])
+    if sorted(group["spis"]) != children:
+        raise rd.fail(f"{where}.spis", f"names SAs {_value(sorted(group['spis']))}; the scenario's CHILD_SAs are "
+                                       f"{_value(children)}")
+    rows = set(all_rows(m))
+    requirements = by_id()
+    initial = snapshot(m, m.initial().peers[sut])
+    itf = path.parent / "itf"
+    for k, t in enumerate(group["tests"]):
+        tpath = f"{where}.tests[{k}]"
+        if t["tcId"] != k + 1:
+            raise rd.fail(f"{tpath}.tcId", f"{number(t['tcId'])}, but it is vector {k + 1} of its group")
+        for j, st in enumerate(t["steps"]):
+            _check_step(rd, m, sut, sas, st, f"{tpath}.steps[{j}]")
+        body = {"scenario": sc.name, "options": vars(sc.options), "profile": profile, "role": group["role"],
+                "steps": abstract_steps(t["steps"])}
+        if t["id"] != vector_id(body):
+            raise rd.fail(f"{tpath}.id", f"{t['id']} is not the hash of the vector's content ({vector_id(body)}): "
+                                         "the vector was edited, or its id was")
+        for j, rid in enumerate(t["requirements"]):
+            if rid not in requirements:
+                raise rd.fail(f"{tpath}.requirements[{j}]", f"{shown(rid)} is not a requirement ID")
+        for j, goal in enumerate(t["covers"]):
+            what, _, name = goal.partition(" ")
+            known = name in rows if what == "row" else name in Reason.__members__ if what == "reason" \
+                else all(r in rows for r in name.split(" -> ")) and name.count(" -> ") == 1
+            if not known:
+                raise rd.fail(f"{tpath}.covers[{j}]", f"{shown(goal)} names no {what} of the {profile} tables")
+        if t["reasons"] != reasons_in(t["steps"]):
+            raise rd.fail(f"{tpath}.reasons", f"{_value(t['reasons'])}, but the steps' refusals are "
+                                              f"{_value(reasons_in(t['steps']))}")
+        result = vector_result(t["steps"], initial)
+        if t["result"] != result:
+            raise rd.fail(f"{tpath}.result", f"{t['result']}, but the last step makes it {result} "
+                                             "(see docs/conformance.md)")
+        if itf.is_dir() and not (path.parent / t["trace"]).is_file():
+            raise rd.fail(f"{tpath}.trace", f"{t['trace']} is missing beside the vector file (its itf/ folder "
+                                            "is there)")
+    _check_wire(rd, sc, profile, group, sut, where)
+
+
+def _check_wire(rd: _Reader, sc: Any, profile: str, group: dict[str, Any], sut: int, where: str) -> None:
+    """Every message's ``hex`` is the encoding of the message it stands beside,
+    under the group's ``wire`` keys: an adapter that speaks bytes must not
+    fail on a vector whose two forms disagree."""
+    from ipsecmm.wire import WireError, encode
+
+    from ._wire import Conversation, session_for
+
+    try:
+        session = session_for(sc, profile, spis=group["spis"], keys=group["wire"])
+    except WireError as exc:
+        raise rd.fail(f"{where}.wire", _line(exc)) from None
+    for k, t in enumerate(group["tests"]):
+        conv = Conversation(session)  # one IKE_SA per vector: answers find their requests in it
+        for j, st in enumerate(t["steps"]):
+            spath = f"{where}.tests[{k}].steps[{j}]"
+            sent = [(f"{spath}.input.deliver", 1 - sut, st["input"]["deliver"])] if st["actor"] == "tester" else []
+            sent += [(f"{spath}.expect.sends[{n}]", sut, d) for n, d in enumerate(st["expect"]["sends"])]
+            for mpath, sender, d in sent:
+                try:
+                    data = encode(conv.wire(d, sender), session).hex()
+                except WireError as exc:
+                    raise rd.fail(mpath, f"the wire cannot carry this message: {_line(exc)}") from None
+                if d["hex"] != data:
+                    raise rd.fail(f"{mpath}.hex", f"not the encoding of this {d['kind']} "
+                                                  f"{'response' if d['response'] else 'request'} under the group's "
+                                                  "wire keys")
+
+
+def _check_step(rd: _Reader, m: Model, sut: int, sas: dict[str, int], st: dict[str, Any], path: str) -> None:
+    sc, x = m.sc, st["input"]
+    addrs = {a.name: k for k, a in enumerate(sc.addresses)}
+    if st["actor"] == "user":
+        input_from_json(m, {**x, "input": "act", "peer": PEERS[sut]}, rd, f"{path}.input")
+    elif st["actor"] == "tester":
+        _check_message(rd, m, sas, x["deliver"], f"{path}.input.deliver")
+    elif st["actor"] == "network":
+        own = "interface" in x
+        ips = {a.ip: k for k, a in enumerate(sc.addresses) if (a.owner == sut) == own}
+        whose = "the implementation's" if own else "the tester's"
+        for key, ip in ([("interface", x["interface"])] if own else
+                        [(f"dead[{j}]", ip) for j, ip in enumerate(x["dead"])]):
+            if ip not in ips:
+                raise rd.fail(f"{path}.input.{key}", f"{shown(ip)} is not one of {whose} IP addresses in the scenario")
+    exp = st["expect"]
+    for j, msg in enumerate(exp["sends"]):
+        _check_message(rd, m, sas, msg, f"{path}.expect.sends[{j}]")
+    for name, entry in exp["sad"].items():
+        epath = f"{path}.expect.sad.{shown(name)}"
+        if name not in sas:
+            raise rd.fail(epath, f"{shown(name)} is not an SA of the scenario")
+        for key in ("i", "r", "i_alternates", "r_alternates", "sends_to"):
+            if key in entry:
+                rd.mask(entry[key], f"{epath}.{key}", addrs)
+        for key in ("i", "r"):
+            if key in entry.get("spd", {}):
+                rd.mask(entry["spd"][key], f"{epath}.spd.{key}", addrs)
+
+
+def _check_message(rd: _Reader, m: Model, sas: dict[str, int], msg: dict[str, Any], path: str) -> None:
+    """Every IP and SA ``msg`` names is in the scenario, and ``msg`` is what
+    the model writes for the message it stands for: the exchange and notify
+    of its kind, the fields of a request or of a response, and no others."""
+    ips = {a.ip for a in m.sc.addresses}
+    for key in ("src", "dst", "old", "new"):
+        if msg.get(key) is not None and msg[key] not in ips:
+            raise rd.fail(f"{path}.{key}", f"{shown(msg[key])} is not an IP address of the scenario")
+    seen: set[str] = set()
+    for j, ip in enumerate(msg.get("addresses", [])):
+        if ip not in ips or ip in seen:
+            problem = "is not an IP address of the scenario" if ip not in ips else "is listed twice"
+            raise rd.fail(f"{path}.addresses[{j}]", f"{shown(ip)} {problem}")
+        seen.add(ip)
+    if "sa" in msg and msg["sa"] != "*" and msg["sa"] not in sas:
+        raise rd.fail(f"{path}.sa", f"{shown(msg['sa'])} is not an SA of the scenario")
+    again = message(m, message_from_json(m, msg))
+    for key in sorted((set(msg) | set(again)) - {"hex"}):  # the bytes are checked apart (_check_wire)
+        if key in msg and key in again and msg[key] == again[key]:
+            continue
+        what = f"a {msg['kind']} {'response' if msg['response'] else 'request'}"
+        if key not in msg:
+            problem = f"missing: {what} carries it"
+        elif key not in again:
+            problem = f"{what} has no {key}" + (" (leave the key out)" if msg[key] is None else "")
+        else:
+            problem = f"{_value(msg[key])} does not fit {what}: expected {_value(again[key])}"
+        raise rd.fail(f"{path}.{key}", problem)
 
 
 def load_vectors(directory: Path) -> list[Case]:
@@ -229,22 +454,55 @@ def run_case(adapter: Adapter, case: Case) -> Mismatch | None:
 
 
 def load_factory(spec: str) -> Any:
-    """``package.module:factory`` to the callable it names."""
-    mod_name, sep, attr = spec.partition(":")
+    """``package.module:factory`` or ``path/to/file.py:factory`` to the
+    callable it names.  A module is imported as Python imports it (installed,
+    or on ``PYTHONPATH``: the console script does not look in the current
+    directory); a file is loaded from its path, with its directory put first
+    on ``sys.path`` so that it can import its neighbours, as ``python FILE``
+    would."""
+    mod_name, sep, attr = spec.rpartition(":")
     if not sep or not mod_name or not attr:
-        raise ValueError(f"--sut {spec!r}: expected package.module:factory")
+        raise ValueError(f"--sut {shown(spec)}: expected package.module:factory or path/to/file.py:factory")
     try:
-        mod = import_module(mod_name)
+        mod = _import_file(mod_name) if mod_name.endswith(".py") else import_module(mod_name)
     except ImportError as exc:
-        raise ValueError(f"--sut {spec!r}: cannot import {mod_name}: {exc}") from None
+        raise ValueError(f"--sut {shown(spec)}: cannot import {shown(mod_name)}: {_line(exc)}") from None
+    except BaseException as exc:  # the adapter's own module failed: say so on one line, not with its traceback
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ValueError(f"--sut {shown(spec)}: importing {shown(mod_name)} raised {type(exc).__name__}: "
+                         f"{_line(exc)}") from None
     obj: Any = mod
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ValueError(f"--sut {spec!r}: {mod_name} has no attribute {attr}")
+            raise ValueError(f"--sut {shown(spec)}: {shown(mod_name)} has no attribute {shown(attr)}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ValueError(f"--sut {spec!r}: {attr} is not callable")
+        raise ValueError(f"--sut {shown(spec)}: {shown(attr)} is not callable")
     return obj
+
+
+def _line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _import_file(name: str) -> Any:
+    import importlib.util
+    import sys
+
+    path = Path(name).resolve()
+    if not path.is_file():
+        raise ImportError("no such file")
+    mod_name = f"ipsecmm_sut_{path.stem}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has a loader
+        raise ImportError("not loadable as Python")
+    mod = importlib.util.module_from_spec(spec)
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    sys.modules[mod_name] = mod  # dataclasses and pickling look modules up by name
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def fault_table(cases: list[Case], faults: Mapping[str, Any]) -> Iterator[tuple[str, list[Mismatch]]]:
@@ -268,7 +526,9 @@ def _ip_index(m: Model, ip: str | None) -> int:
 
 def message_from_json(m: Model, d: Mapping[str, Any]) -> Msg:
     """The model's message for an abstract one.  Ghost fields get neutral
-    values: they never decide anything (see ``Msg``)."""
+    values: they never decide anything (see ``Msg``).  ``load_file`` has
+    checked that ``message`` gives ``d`` back, exchange and notify included,
+    so nothing ``d`` says is lost here."""
     kind = Kind[d["kind"]]
     sa = d.get("sa")
     sa_idx = NOSA if sa is None else ALLSA if sa == "*" else m.sc.slot_index(sa)

@@ -50,7 +50,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 from ipsecmm._files import Output, scenario_in_file
 from ipsecmm.model import (
@@ -983,41 +982,3 @@ def index_text(sc: Scenario, drawings: Sequence[Drawing]) -> str:
         lines.append(f"| [{d.stem}.svg]({d.stem}.svg) ([dot]({d.stem}.dot)) | {what} |")
     return "\n".join(lines) + "\n"
 
-
-# --------------------------------------------------------------------------- runs saved by ipsecmm check
-
-
-def runs_from_json(doc: Any, base: Scenario | None = None) -> list[Run]:
-    """The runs of a file written by ``ipsecmm check`` (one run, or a
-    verdict's list of runs).  The scenario is the built-in one the run names,
-    or ``base``, with the run's own options and bounds."""
-    import dataclasses
-
-    from ipsecmm.model import Action, Bounds, Options, ScenarioError, builtin_scenario
-    from ipsecmm.properties import input_from_json
-
-    docs = doc.get("runs") if isinstance(doc, dict) and "runs" in doc else [doc]
-    if not isinstance(docs, list):
-        raise DiagramError("'runs' is not a list")
-    res = []
-    for n, d in enumerate(docs, 1):
-        if not isinstance(d, dict) or d.get("format") != "ipsecmm-run/1":
-            raise DiagramError(f"run {n}: not an ipsecmm run (expected \"format\": \"ipsecmm-run/1\")")
-        try:
-            sc = base if base is not None else builtin_scenario(str(d["scenario"]))
-        except ScenarioError:
-            raise DiagramError(f"run {n}: scenario {d['scenario']!r} is not built in; name its file with --scenario") from None
-        try:
-            bounds = dict(d.get("bounds", {}))
-            bounds["actions"] = tuple(Action[str(a).upper()] for a in bounds.get("actions", ()))
-            sc = dataclasses.replace(sc, options=Options(**d.get("options", {})), bounds=Bounds(**bounds))
-            profile = str(d["profile"])
-            if profile not in PROFILE_NAMES:
-                raise DiagramError(f"run {n}: unknown profile {profile!r}")
-            m = Model(sc, get_profile(profile, sc.options))
-            inputs = [input_from_json(m, x) for x in d["inputs"]]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DiagramError(f"run {n}: malformed ({type(exc).__name__}: {exc})") from None
-        res.append(Run(sc, profile, inputs, label=str(d.get("label", "")), note=str(d.get("note", "")),
-                       extra=dict(d.get("extra", {})), mutant=d.get("mutant")))
-    return res

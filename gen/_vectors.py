@@ -317,13 +317,10 @@ def outcome_of(events: list[Event], sut: int) -> dict[str, Any] | None:
     return None
 
 
-def vector_steps(run: Run, sut: int) -> tuple[list[dict[str, Any]], bool]:
-    """The run seen by ``sut``: what the tester does, what the SUT must do;
-    and whether the SUT's last step refuses or discards something (a
-    negative vector)."""
+def vector_steps(run: Run, sut: int) -> list[dict[str, Any]]:
+    """The run seen by ``sut``: what the tester does, what the SUT must do."""
     m = run.model()
     steps = []
-    refused = False
     for w, inp, events, w2 in run.replay():
         k = inp.kind
         step: dict[str, Any] | None = None
@@ -351,8 +348,48 @@ def vector_steps(run: Run, sut: int) -> tuple[list[dict[str, Any]], bool]:
             expect["outcome"] = outcome
         step["expect"] = expect
         steps.append(step)
-        refused = any(ev.peer == sut and ev.what in ("refuse", "discard") for ev in events)
-    return steps, refused
+    return steps
+
+
+def vector_result(steps: list[dict[str, Any]], initial_sad: dict[str, Any]) -> str:
+    """``invalid`` when the SUT's last step refuses or discards what it
+    brings, else ``valid``; read from the steps alone, so that anyone can
+    check a vector's ``result``.  Refusing shows as a local outcome other
+    than OK (GAVE_UP included) or an answer with a refusal reason, except
+    the cached answer a retransmitted request gets again; discarding a
+    message shows as nothing sent, nothing reported and the SAD unchanged
+    (``initial_sad``: the SAD before the first step)."""
+    last, exp = steps[-1], steps[-1]["expect"]
+    before = steps[-2]["expect"]["sad"] if len(steps) > 1 else initial_sad
+    if exp.get("outcome", {}).get("local", "OK") != "OK":
+        return "invalid"
+    refuses = any(s["response"] and s.get("reason", "OK") != "OK" for s in exp["sends"])
+    if last["actor"] != "tester":
+        return "invalid" if refuses else "valid"
+    msg = abstract(last["input"]["deliver"])
+    again = any(st["actor"] == "tester" and abstract(st["input"]["deliver"]) == msg for st in steps[:-1])
+    if refuses and not again:
+        return "invalid"
+    quiet = not exp["sends"] and "outcome" not in exp and exp["sad"] == before
+    return "invalid" if quiet else "valid"
+
+
+def abstract(msg: dict[str, Any]) -> dict[str, Any]:
+    """A message of a vector without its bytes (``hex``)."""
+    return {k: v for k, v in msg.items() if k != "hex"}
+
+
+def abstract_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``steps`` without the messages' bytes: what a vector's id hashes (the
+    bytes follow the keys, which follow the seed; the id does not)."""
+    out = []
+    for st in steps:
+        x = st["input"]
+        if st["actor"] == "tester" and isinstance(x.get("deliver"), dict):
+            x = {**x, "deliver": abstract(x["deliver"])}
+        exp = {**st["expect"], "sends": [abstract(d) for d in st["expect"]["sends"]]}
+        out.append({**st, "input": x, "expect": exp})
+    return out
 
 
 def scenario_doc(sc: Scenario) -> dict[str, Any]:
@@ -481,13 +518,14 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
             session = _wire.session_for(run.scenario, profile, seed)
             _wire.add_hex(steps, role, session)
             m = run.model()
+            initial = snapshot(m, m.initial().peers[0 if role == ROLES[0] else 1])
             # The profile is part of a trace's name: the same inputs give other
             # states under another profile, and profiles may share a directory.
             inputs = [input_json(m, i) for i in run.inputs]
             trace = f"itf/{vector_id({'profile': profile, 'scenario': scn, 'inputs': inputs})}.itf.json"
             groups.setdefault((scn, role), []).append({
                 "id": vid, "title": _title(run.label, reqs, covers), "requirements": reqs, "covers": covers,
-                "reasons": _reasons_in(steps), "result": "invalid" if c["refused"] else "valid",
+                "reasons": reasons_in(steps), "result": vector_result(steps, initial),
                 "comment": f"{run.label}; the shortest run found breadth-first, seen from the {role}",
                 "trace": trace, "steps": steps})
             scenario_docs[scn] = {"scenario": scenario_doc(run.scenario), "spis": spis(run.scenario, seed),
@@ -518,7 +556,7 @@ def _title(label: str, reqs: list[str], covers: list[str]) -> str:
     return text + (f" (+{len(covers) - 1} more)" if len(covers) > 1 else "")
 
 
-def _reasons_in(steps: list[dict[str, Any]]) -> list[str]:
+def reasons_in(steps: list[dict[str, Any]]) -> list[str]:
     """The refusal codes the SUT must send or report somewhere in ``steps``."""
     found = set()
     for st in steps:
@@ -535,11 +573,11 @@ def _project(merged: list[Source]) -> dict[tuple[str, str], list[dict[str, Any]]
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for src in merged:
         for sut in (0, 1):
-            steps, refused = vector_steps(src.run, sut)
+            steps = vector_steps(src.run, sut)
             if steps:
                 key = [json.dumps(st, sort_keys=True) for st in steps]
                 out.setdefault((src.run.scenario.name, ROLES[sut]), []).append(
-                    {"run": src.run, "steps": steps, "goals": set(src.goals), "refused": refused, "key": key})
+                    {"run": src.run, "steps": steps, "goals": set(src.goals), "key": key})
     for group, cands in out.items():
         cands.sort(key=lambda c: (len(c["key"]), c["key"]))
         kept: list[dict[str, Any]] = []

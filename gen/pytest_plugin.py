@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from ._conformance import Case, Mismatch, VectorFileError, load_factory, load_file, run_case
-from ._vectors import SCHEMA_ID
+from ._conformance import Case, Mismatch, VectorFileError, is_vector_file, load_factory, load_file, run_case
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,19 +41,9 @@ _FACTORY = pytest.StashKey[Any]()
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if _FACTORY not in parent.config.stash:
         return None
-    if file_path.suffix == ".json" and _is_vector_file(file_path):
+    if file_path.suffix == ".json" and is_vector_file(file_path):
         return VectorFile.from_parent(parent, path=file_path)
     return None
-
-
-def _is_vector_file(path: Path) -> bool:
-    """A vector file names the schema first (keys are sorted); other JSON
-    beside it (coverage, traces, anything else) is not collected."""
-    try:
-        with path.open(encoding="utf-8", errors="replace") as f:
-            return SCHEMA_ID in f.read(300)
-    except OSError:
-        return False
 
 
 class VectorFile(pytest.File):

@@ -63,6 +63,8 @@ from ._registry import (
 from ._runs import Run
 
 MET = ("proved", "holds")
+#: Every status a verdict can have (run files name one).
+STATUSES = ("proved", "holds", "violated", "inconclusive", "not-applicable")
 
 #: What the outputs call a finding that holds.  A finding (FIND-*) predicts
 #: that a reading of the draft breaks a requirement; it holds when a run shows

@@ -13,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ipsecmm.model import (
     ALLSA,
     NOADDR,
     NOSA,
+    PROFILE_NAMES,
     Action,
     Event,
     InKind,
@@ -27,20 +29,29 @@ from ipsecmm.model import (
     Model,
     Runtime,
     Scenario,
+    ScenarioError,
     World,
+    builtin_names,
+    builtin_scenario,
     get_profile,
 )
 from ipsecmm.model import _render as render
+from ipsecmm.model._scenario import ACTION_NAMES, MAX_ADDRESSES, _join, _Reader, shown
 from ipsecmm.model._vocab import act_trigger
 
 from ._encode import leaves
 
 PEERS = ("I", "R")
 MARK = "✗"  # marks the step where a counterexample's property fails
+RUN_FORMAT = "ipsecmm-run/1"  # what ``Run.to_json`` writes and ``load_runs`` reads
 
 
 class ReplayError(Exception):
-    pass
+    """A run that is not a run of its model: step ``step`` (1-based) is not taken."""
+
+    def __init__(self, step: int, message: str) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 @dataclass
@@ -77,7 +88,7 @@ class Run:
                 if inp.kind == InKind.ACT and any(e.what == "refuse" for e in events):
                     steps.append((w, inp, events, w))  # an attempt the initiator refuses itself
                     continue
-                raise ReplayError(f"step {n} ({describe_input(m, w, inp)}) is not taken")
+                raise ReplayError(n, f"step {n} ({describe_input(m, w, inp)}) is not taken")
             steps.append((w, inp, events, w2))
             w = w2
         return steps
@@ -151,7 +162,7 @@ class Run:
     def to_json(self) -> dict[str, Any]:
         m = self.model()
         return {
-            "format": "ipsecmm-run/1",
+            "format": RUN_FORMAT,
             "label": self.label,
             "note": self.note,
             "scenario": self.scenario.name,
@@ -232,24 +243,145 @@ def input_json(m: Model, inp: Input) -> dict[str, Any]:
     return d
 
 
-def input_from_json(m: Model, d: dict[str, Any]) -> Input:
-    kind = InKind[d["input"].upper()]
+_PEER = {"I": 0, "R": 1}
+#: The keys of each kind of input, besides "input" (what ``input_json`` writes).
+_INPUT_KEYS: dict[InKind, tuple[set[str], set[str]]] = {  # required, optional
+    InKind.ACT: ({"peer", "action"}, {"sa", "old", "new", "addrs"}),
+    InKind.DELIVER: ({"from", "index"}, set()),
+    InKind.DROP: ({"from", "index"}, set()),
+    InKind.DUPLICATE: ({"from", "index"}, set()),
+    InKind.LOSE: ({"address"}, set()),
+    InKind.GAIN: ({"address"}, set()),
+    InKind.TIMEOUT: ({"peer"}, set()),
+    InKind.RR_TIMEOUT: ({"peer"}, set()),
+    InKind.PATH_DEAD: ({"peer"}, set()),
+    InKind.FORGE: ({"towards"}, set()),
+}
+_KINDS = {k.name.lower(): k for k in InKind}
+
+
+def input_from_json(m: Model, d: Any, rd: _Reader | None = None, path: str = "input") -> Input:
+    """An input as ``input_json`` writes it, checked against ``m``'s
+    scenario: a wrong key, kind, name or index is reported through ``rd``
+    (a ``ScenarioError`` naming ``path`` by default)."""
+    rd = rd or _Reader("<input>")
     sc = m.sc
+    t = rd.table(d, path, {"input"} | set().union(*(a | b for a, b in _INPUT_KEYS.values())))
+    kind = rd.choice(t, "input", path, _KINDS)
+    required, optional = _INPUT_KEYS[kind]
+    rd.table(t, path, {"input"} | required | optional)
+    for key in sorted(required):
+        rd.get(t, key, path, object)
+    addrs = {a.name: k for k, a in enumerate(sc.addresses)}
     if kind == InKind.ACT:
-        x = MInput(act_trigger(Action[d["action"].upper()]),
-                   sa=sc.slot_index(d["sa"]) if "sa" in d else NOSA,
-                   old=sc.addr_index(d["old"]) if "old" in d else NOADDR,
-                   new=sc.addr_index(d["new"]) if "new" in d else NOADDR,
-                   addrs=sum(1 << sc.addr_index(a) for a in d.get("addrs", [])))
-        return Input(kind, PEERS.index(d["peer"]), 0, x)
+        slots = {s.name: k for k, s in enumerate(sc.slots)}
+        x = MInput(act_trigger(rd.choice(t, "action", path, ACTION_NAMES)),
+                   sa=rd.choice(t, "sa", path, slots, NOSA),
+                   old=rd.choice(t, "old", path, addrs, NOADDR),
+                   new=rd.choice(t, "new", path, addrs, NOADDR),
+                   addrs=rd.mask(t["addrs"], _join(path, "addrs"), addrs) if "addrs" in t else 0)
+        return Input(kind, rd.choice(t, "peer", path, _PEER), 0, x)
     if kind in (InKind.DELIVER, InKind.DROP, InKind.DUPLICATE):
-        return Input(kind, PEERS.index(d["from"]), int(d["index"]))
+        return Input(kind, rd.choice(t, "from", path, _PEER),
+                     rd.index(t, "index", path, sc.bounds.channel, f"a place in a channel of {sc.bounds.channel}"))
     if kind in (InKind.LOSE, InKind.GAIN):
-        return Input(kind, 0 if sc.addresses[sc.addr_index(d["address"])].owner == 0 else 1,
-                     sc.addr_index(d["address"]))
+        a = rd.choice(t, "address", path, addrs)
+        return Input(kind, int(sc.addresses[a].owner), a)
     if kind == InKind.FORGE:
-        return Input(kind, 1 - PEERS.index(d["towards"]))
-    return Input(kind, PEERS.index(d["peer"]))
+        return Input(kind, 1 - rd.choice(t, "towards", path, _PEER))
+    return Input(kind, rd.choice(t, "peer", path, _PEER))
+
+
+# --------------------------------------------------------------------------- reading run files
+
+
+class RunFileError(ScenarioError):
+    """A run file that cannot be used: ``str()`` is the one-line message
+    naming the file and the key."""
+
+
+def load_runs(path: str | Path, base: Scenario | None = None) -> list[Run]:
+    """The runs of a file ``ipsecmm check`` saved (a verdict's runs, or one
+    run), each checked as strictly as a scenario file and replayed.  A run's
+    scenario is the built-in one it names, or ``base`` (a scenario file the
+    user names); its own bounds and options replace the scenario's, read
+    with the scenario loader's own checks."""
+    rd = _Reader(str(path), RunFileError)
+    return runs_from_doc(rd.parse_json(rd.read_text(path)), rd, base)
+
+
+def checker_scenario(name: str) -> Scenario | None:
+    """The scenario ``ipsecmm check`` builds for SCN-SA-COUNT when ``name`` is
+    one (``multihomed-I-N`` or ``multihomed-R-N``: no file of its own), else None."""
+    import re
+
+    from ._structural import _multihomed
+
+    found = re.fullmatch(r"multihomed-([IR])-([1-9][0-9]?)", name)
+    if found is None or int(found.group(2)) >= MAX_ADDRESSES:
+        return None
+    return _multihomed(int(found.group(2)), "IR".index(found.group(1)))
+
+
+def runs_from_doc(doc: Any, rd: _Reader, base: Scenario | None = None) -> list[Run]:
+    if isinstance(doc, dict) and "runs" in doc:  # a verdict's runs, as ``ipsecmm check --runs`` writes them
+        from ._check import STATUSES
+        from ._registry import by_id
+
+        t = rd.table(doc, "", {"requirement", "profile", "status", "runs"})
+        rid = rd.get(t, "requirement", "", str, None)
+        if rid is not None and rid not in by_id():
+            raise rd.fail("requirement", f"{shown(rid)} is not a requirement ID (ipsecmm requirements lists them)")
+        rd.choice(t, "profile", "", {p: p for p in PROFILE_NAMES}, None)
+        rd.choice(t, "status", "", {s: s for s in STATUSES}, None)
+        items = rd.get(t, "runs", "", list)
+        if not items:
+            raise rd.fail("runs", "holds no run")
+        return [_run(rd, d, f"runs[{k}]", base) for k, d in enumerate(items)]
+    return [_run(rd, doc, "", base)]
+
+
+def _run(rd: _Reader, d: Any, path: str, base: Scenario | None) -> Run:
+    from ._mutants import MUTANTS
+
+    if not isinstance(d, dict) or d.get("format") != RUN_FORMAT:
+        raise rd.fail(path or "(top level)", f'not an ipsecmm run (expected "format": "{RUN_FORMAT}")')
+    rd.table(d, path, {"format", "label", "note", "scenario", "profile", "options", "bounds", "inputs", "extra",
+                       "mutant"})
+    name = rd.name(d, "scenario", path)
+    if base is None:
+        made = checker_scenario(name)
+        if made is None and name not in builtin_names():
+            raise rd.fail(_join(path, "scenario"),
+                          f"{shown(name)} is not a built-in scenario; name its file with --scenario")
+        sc = made or builtin_scenario(name)
+    elif name != base.name:
+        raise rd.fail(_join(path, "scenario"), f"the run is of scenario {shown(name)}, the scenario given is "
+                                               f"{shown(base.name)}")
+    else:
+        sc = base
+    profile = rd.choice(d, "profile", path, {p: p for p in PROFILE_NAMES})
+    sc = dataclasses.replace(sc, options=rd.options(d.get("options", {}), _join(path, "options"), sc.options),
+                             bounds=rd.bounds(d.get("bounds", {}), _join(path, "bounds"), sc.bounds))
+    mutant = rd.choice(d, "mutant", path, {mu.name: mu.name for mu in MUTANTS}, None)
+    run = Run(sc, profile, [], label=rd.get(d, "label", path, str, ""), note=rd.get(d, "note", path, str, ""),
+              mutant=mutant)
+    m = run.model()
+    ipath = _join(path, "inputs")
+    run.inputs = [input_from_json(m, x, rd, f"{ipath}[{k}]") for k, x in enumerate(rd.get(d, "inputs", path, list))]
+    # What the checker records about a run (see Run.violation and _check.violation_extra).
+    epath = _join(path, "extra")
+    extra = rd.table(d.get("extra", {}), epath, {"trigger_step", "violation_step", "violation"})
+    for key in ("trigger_step", "violation_step"):
+        if key in extra:
+            rd.index(extra, key, epath, len(run.inputs) + 1, "a step of the run, 0 the initial state")
+    rd.get(extra, "violation", epath, str, "")
+    run.extra = dict(extra)
+    try:
+        run.replay()
+    except ReplayError as exc:
+        raise rd.fail(f"{ipath}[{exc.step - 1}]", str(exc)) from None
+    return run
 
 
 def dump(obj: Any) -> str:

@@ -140,4 +140,20 @@ def test_conformance_refuses_a_broken_vector_file(tmp_path, capsys):
     (tmp_path / "mm-fallback-responder.json").write_text(json.dumps(doc))
     assert main(["conformance", "--vectors", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "mm-fallback-responder.json: testGroups[0].tests[1].steps[0].actor: 'martian' is not one of" in err
+    assert "mm-fallback-responder.json: testGroups[0].tests[1].steps[0].actor: martian is not one of" in err
+
+
+def test_sut_may_name_an_adapter_file(tmp_path, capsys):
+    (tmp_path / "helper_mod_for_sut.py").write_text("from ipsecmm.gen import reference as make\n")
+    (tmp_path / "my_adapter.py").write_text("from helper_mod_for_sut import make  # a neighbour module\n")
+    (tmp_path / "broken_adapter.py").write_text('raise RuntimeError("boom\\nagain")\n')
+    vectors = tmp_path / "vectors"
+    vectors.mkdir()
+    (vectors / "v.json").write_bytes((VECTORS / "mm-fallback-initiator.json").read_bytes())
+    assert main(["conformance", "--sut", f"{tmp_path / 'my_adapter.py'}:make", "--vectors", str(vectors)]) == 0
+    assert " passed" in capsys.readouterr().out
+    assert main(["conformance", "--sut", f"{tmp_path / 'broken_adapter.py'}:make"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.endswith("broken_adapter.py raised RuntimeError: boom again")
+    assert main(["conformance", "--sut", f"{tmp_path / 'absent.py'}:make"]) == 2
+    assert "absent.py: no such file" in capsys.readouterr().err

@@ -503,7 +503,7 @@ def test_diagrams_verb_rejects_a_file_that_is_not_a_run(tmp_path, capsys):
     assert "not an ipsecmm run" in err and err.count("\n") == 1
     bad.write_text("{")
     assert main(["diagrams", "--run", str(bad), "--out", str(tmp_path / "out")]) == 2
-    assert "not JSON" in capsys.readouterr().err
+    assert "line 1 column 2: not valid JSON" in capsys.readouterr().err
 
 
 def test_standalone_drawings_of_a_run_render_in_a_browser(tmp_path):

@@ -99,9 +99,9 @@ def _bad(argv, capsys, tmp_path):
 
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     out = str(tmp_path / "x.pcap")
-    assert "No such file" in _bad(["pcap", str(tmp_path / "none.json"), "--out", out], capsys, tmp_path)
+    assert "none.json: no such file" in _bad(["pcap", str(tmp_path / "none.json"), "--out", out], capsys, tmp_path)
     (tmp_path / "broken.json").write_text("{")
-    assert "not JSON" in _bad(["pcap", str(tmp_path / "broken.json"), "--out", out], capsys, tmp_path)
+    assert "broken.json: line 1 column 2: not valid JSON" in _bad(["pcap", str(tmp_path / "broken.json"), "--out", out], capsys, tmp_path)
     (tmp_path / "run.json").write_text(json.dumps({"runs": [{"format": "nope"}]}))
     assert "not an ipsecmm run" in _bad(["pcap", str(tmp_path / "run.json"), "--out", out], capsys, tmp_path)
     assert "is a run file" in _bad(["pcap", str(tmp_path / "run.json"), "--vector", "x", "--out", out], capsys, tmp_path)
@@ -114,7 +114,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
     doc = {"runs": [{"format": "ipsecmm-run/1", "scenario": "default", "profile": "mm",
                      "inputs": [{"input": "deliver", "from": "I", "index": 0}]}]}
     (tmp_path / "norun.json").write_text(json.dumps(doc))
-    assert "run 1: step 1" in _bad(["pcap", str(tmp_path / "norun.json"), "--out", out], capsys, tmp_path)
+    assert "norun.json: runs[0].inputs[0]: step 1" in _bad(["pcap", str(tmp_path / "norun.json"), "--out", out], capsys, tmp_path)
 
 
 @pytest.mark.parametrize("path", VECTOR_FILES, ids=lambda p: p.stem)

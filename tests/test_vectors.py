@@ -11,8 +11,8 @@ import pytest
 from ipsecmm._files import owned_files
 from ipsecmm.cli import main
 from ipsecmm.gen._cli_vectors import DEFAULT_SCENARIOS
-from ipsecmm.gen._conformance import VectorFileError, load_file, load_vectors, schema, vector_files
-from ipsecmm.gen._vectors import generate, vector_id
+from ipsecmm.gen._conformance import VectorFileError, is_vector_file, load_file, load_vectors, schema, vector_files
+from ipsecmm.gen._vectors import SCHEMA_ID, generate, vector_id
 from ipsecmm.model import Action, Kind, Reason, builtin_scenario
 
 from conftest import ROOT, scenario
@@ -187,9 +187,9 @@ def _broken(tmp_path: Path, edit) -> Path:
 
 
 @pytest.mark.parametrize("edit, key, problem", [
-    (lambda d: d["testGroups"][0]["tests"][0].update(result="maybe"), "testGroups[0].tests[0].result", "'maybe' is not one of"),
-    (lambda d: d["testGroups"][0]["tests"][0]["steps"][0].pop("expect"), "testGroups[0].tests[0].steps[0]", "'expect' is a required"),
-    (lambda d: d["testGroups"][0]["scenario"]["sa"][0].update(mode="bus"), "testGroups[0].scenario.sa[0].mode", "'bus' is not one of"),
+    (lambda d: d["testGroups"][0]["tests"][0].update(result="maybe"), "testGroups[0].tests[0].result", "maybe is not one of"),
+    (lambda d: d["testGroups"][0]["tests"][0]["steps"][0].pop("expect"), "testGroups[0].tests[0].steps[0].expect", "missing required key"),
+    (lambda d: d["testGroups"][0]["scenario"]["sa"][0].update(mode="bus"), "testGroups[0].scenario.sa[0].mode", "bus is not one of"),
     (lambda d: d["testGroups"][0]["scenario"]["ike"].update(i_addrs=["zz"]), "testGroups[0].scenario.ike.i_addrs[0]", "not declared"),
 ])
 def test_bad_vector_files_name_the_key(tmp_path, edit, key, problem):
@@ -207,3 +207,193 @@ def test_a_file_that_is_not_json_names_the_line(tmp_path):
     with pytest.raises(VectorFileError) as exc:
         load_file(path)
     assert exc.value.key == "line 2 column 3" and "not valid JSON" in exc.value.problem
+
+
+# --------------------------------------------------------------------------- what the schema cannot say (issue 9)
+
+
+def copy_with_traces(tmp_path: Path, name: str, edit=None, traces: bool = True) -> Path:
+    """``vectors/NAME.json`` copied into ``tmp_path`` (with the ITF traces it
+    names, in an itf/ folder), edited by ``edit``."""
+    doc = json.loads((VECTORS / f"{name}.json").read_text())
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    if traces:
+        (tmp_path / "itf").mkdir(exist_ok=True)
+        for g in doc["testGroups"]:
+            for t in g["tests"]:
+                (tmp_path / t["trace"]).write_bytes((VECTORS / t["trace"]).read_bytes())
+    if edit is not None:
+        before = json.dumps(doc)
+        edit(doc)
+        assert json.dumps(doc) != before, "the edit changed nothing"
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True))
+    return path
+
+
+def vectors_of(doc):
+    return doc["testGroups"][0]["tests"]
+
+
+def step(doc, actor: str, has: str = "", expect_sends: bool = False):
+    """The first step of ``actor`` (whose input has key ``has``, whose expected sends are not empty)."""
+    return next(st for t in vectors_of(doc) for st in t["steps"] if st["actor"] == actor
+                and (not has or has in st["input"]) and (st["expect"]["sends"] or not expect_sends))
+
+
+def delivered(doc, has: str = ""):
+    return next(st["input"]["deliver"] for t in vectors_of(doc) for st in t["steps"]
+                if st["actor"] == "tester" and (not has or has in st["input"]["deliver"]))
+
+
+def flip(value: str) -> str:
+    return "invalid" if value == "valid" else "valid"
+
+
+T0 = "testGroups[0].tests[0]"
+BAD_VECTORS = {
+    "numberOfTests": ("mm-fallback-initiator", lambda d: d.update(numberOfTests=d["numberOfTests"] + 1),
+                      "numberOfTests", "8, but the file holds 7 vectors"),
+    "an edited id": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(id="0123456789abcdef"),
+                     f"{T0}.id", "0123456789abcdef is not the hash of the vector's content"),
+    "an edited step under its old id": ("mm-fallback-initiator",
+                                        lambda d: vectors_of(d)[0]["steps"][0]["expect"]["sad"]["ike"].update(keys=7),
+                                        f"{T0}.id", "is not the hash of the vector's content"),
+    "a tcId out of place": ("mm-fallback-initiator", lambda d: vectors_of(d)[1].update(tcId=1),
+                            "testGroups[0].tests[1].tcId", "1, but it is vector 2 of its group"),
+    "an unknown requirement": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(requirements=["MOB-NOPE"]),
+                               f"{T0}.requirements[0]", "MOB-NOPE is not a requirement ID"),
+    "a missing trace": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(trace="itf/0000000000000000.itf.json"),
+                        f"{T0}.trace", "itf/0000000000000000.itf.json is missing beside the vector file"),
+    "a flipped result": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(result=flip(vectors_of(d)[0]["result"])),
+                         f"{T0}.result", "but the last step makes it"),
+    "wrong reasons": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(reasons=["PAD"]),
+                      f"{T0}.reasons", '["PAD"], but the steps\' refusals are'),
+    "an unknown row covered": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update(covers=["row initiator:NAP:x#0"]),
+                               f"{T0}.covers[0]", '"row initiator:NAP:x#0" names no row of the mm tables'),
+    "SPIs of another scenario": ("mm-fallback-initiator", lambda d: d["testGroups"][0]["spis"].update(mail=d["testGroups"][0]["spis"]["web"]),
+                                 "testGroups[0].spis", "the scenario's CHILD_SAs are"),
+    "another schema": ("mm-fallback-initiator", lambda d: d.update({"$schema": "https://example.org/v.json"}),
+                       '"$schema"', f"https://example.org/v.json is not {SCHEMA_ID}"),
+    # names and IPs a step uses must be the scenario's: an adapter would otherwise fail on the vector
+    "a user action on an undefined SA": ("mm-fallback-initiator", lambda d: step(d, "user", "sa")["input"].update(sa="mail"),
+                                         ".input.sa", "mail is not one of: ike, web"),
+    "a user action with an undefined address": ("mm-fallback-initiator",
+                                                lambda d: step(d, "user", "new")["input"].update(new="a9"),
+                                                ".input.new", "a9 is not one of"),
+    "a delivered message naming an undefined SA": ("mm-fallback-responder", lambda d: delivered(d, "sa").update(sa="mail"),
+                                                   ".input.deliver.sa", "mail is not an SA of the scenario"),
+    "a delivered message from an undefined IP": ("mm-fallback-responder",
+                                                 lambda d: delivered(d).update(src="192.0.2.99"),
+                                                 ".input.deliver.src", "192.0.2.99 is not an IP address of the scenario"),
+    "a delivered message naming an IP by another spelling": (
+        "mm-default-responder", lambda d: next(m for t in vectors_of(d) for st in t["steps"] if st["actor"] == "tester"
+                                               for m in [st["input"]["deliver"]] if m.get("new") == "2001:db8:1::3")
+        .update(new="2001:DB8:1::3"), ".input.deliver.new", "2001:DB8:1::3 is not an IP address of the scenario"),
+    "an expected message to an undefined IP": ("mm-fallback-responder",
+                                               lambda d: step(d, "tester", expect_sends=True)["expect"]["sends"][0].update(dst="198.51.100.99"),
+                                               ".expect.sends[0].dst", "198.51.100.99 is not an IP address of the scenario"),
+    "an expected SAD entry of an undefined SA": ("mm-fallback-responder",
+                                                 lambda d: step(d, "tester")["expect"]["sad"].update(mail={"state": "active", "keys": 0}),
+                                                 ".expect.sad.mail", "mail is not an SA of the scenario"),
+    "an expected SAD with an undefined address": ("mm-fallback-responder",
+                                                  lambda d: step(d, "tester")["expect"]["sad"]["ike"].update(i=["a9"]),
+                                                  ".expect.sad.ike.i[0]", "address a9 is not in the scenario"),
+    "an interface of the tester": ("mm-default-initiator", lambda d: step(d, "network", "interface")["input"].update(interface="198.51.100.1"),
+                                   ".input.interface", "198.51.100.1 is not one of the implementation's IP addresses"),
+    "a dead address of the implementation": ("mm-default-responder", lambda d: step(d, "network", "dead")["input"].update(dead=["198.51.100.1"]),
+                                             ".input.dead[0]", "198.51.100.1 is not one of the tester's IP addresses"),
+    # a delivered message must be what the model sends for it
+    "a notify that does not fit the kind": ("mm-fallback-responder", lambda d: delivered(d).update(notify="MM_BOGUS"),
+                                            ".input.deliver.notify", "MM_BOGUS does not fit a"),
+    "an exchange that does not fit the kind": ("mm-fallback-responder",
+                                               lambda d: delivered(d, "sa").update(exchange="CREATE_CHILD_SA" if delivered(d, "sa")["exchange"] == "INFORMATIONAL" else "INFORMATIONAL"),
+                                               ".input.deliver.exchange", "does not fit a"),
+    "a request with a reason": ("mm-fallback-responder", lambda d: delivered(d, "sa").update(reason="PAD"),
+                                ".input.deliver.reason", "request has no reason"),
+    "an expected notify that does not fit": ("mm-fallback-responder",
+                                             lambda d: step(d, "tester", expect_sends=True)["expect"]["sends"][0].update(notify="COOKIE2"),
+                                             ".expect.sends[0].notify", "COOKIE2 does not fit a"),
+    # the bytes beside a message must be that message under the group's keys
+    "bytes that are not the message": ("mm-fallback-responder",
+                                       lambda d: delivered(d).update(hex=delivered(d)["hex"][:-2] + ("00" if delivered(d)["hex"][-2:] != "00" else "01")),
+                                       ".input.deliver.hex", "not the encoding of this"),
+    "expected bytes that are not the message": ("mm-fallback-responder",
+                                                lambda d: step(d, "tester", expect_sends=True)["expect"]["sends"][0].update(hex="00" * 40),
+                                                ".expect.sends[0].hex", "not the encoding of this"),
+    # keys are quoted
+    "a key with a newline": ("mm-fallback-initiator", lambda d: vectors_of(d)[0].update({"a\nb": 1}),
+                             f'{T0}."a\\nb"', "unknown key"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VECTORS))
+def test_vector_file_is_checked_beyond_the_schema(tmp_path, case):
+    name, edit, key, problem = BAD_VECTORS[case]
+    path = copy_with_traces(tmp_path, name, edit)
+    with pytest.raises(VectorFileError) as exc:
+        load_file(path)
+    assert exc.value.file == str(path)
+    assert key in exc.value.key and problem in exc.value.problem, str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_traces_are_checked_when_an_itf_folder_is_there(tmp_path):
+    def drop(d):
+        d["testGroups"][0]["tests"][0]["trace"] = "itf/0123456789abcdef.itf.json"
+
+    with pytest.raises(VectorFileError, match=r"itf/0123456789abcdef\.itf\.json is missing beside the vector file"):
+        load_file(copy_with_traces(tmp_path / "with", "mm-fallback-initiator", drop))
+    # vector files copied without their traces still load
+    assert len(load_file(copy_with_traces(tmp_path / "without", "mm-fallback-initiator", drop, traces=False))) == 7
+
+
+@pytest.mark.parametrize("text, key, problem", [
+    (b'{"a": \xff}', "", "not UTF-8 text (byte 0xff at offset 6)"),
+    (b"[" * 5000 + b"]" * 5000, "", "nested more than 32 levels deep"),
+    (b'{"notes": ' + b"[" * 400 + b"]" * 400 + b"}", "notes[0]", "nested more than 32 levels deep"),
+    (b'{"numberOfTests": 1, "numberOfTests": 2}', "numberOfTests", "the key appears twice in one object"),
+    (b'{"numberOfTests": Infinity}', "numberOfTests", "Infinity is not a number JSON allows"),
+    (b'{"notes": {"x": "\\udfff"}}', "notes.x", "a string holds a lone surrogate"),
+])
+def test_vector_file_bytes(tmp_path, text, key, problem):
+    path = tmp_path / "v.json"
+    path.write_bytes(text)
+    with pytest.raises(VectorFileError) as exc:
+        load_file(path)
+    assert exc.value.key.startswith(key) and problem in exc.value.problem, str(exc.value)
+
+
+def test_schema_id_is_the_one_files_name():
+    assert schema()["$id"] == SCHEMA_ID == schema()["properties"]["$schema"]["const"]
+
+
+def test_a_vector_file_is_known_by_its_schema_not_its_first_bytes(tmp_path):
+    src = VECTORS / "mm-fallback-initiator.json"
+    doc = json.loads(src.read_text())
+    # the same vectors with $schema last: an editor or another generator may write keys in any order
+    moved = {k: v for k, v in doc.items() if k != "$schema"} | {"$schema": doc["$schema"]}
+    (tmp_path / src.name).write_text(json.dumps(moved, indent=1))
+    (tmp_path / "other.json").write_text(json.dumps({"name": "not a vector file", "$schema": "https://example.org"}))
+    assert is_vector_file(tmp_path / src.name) and not is_vector_file(tmp_path / "other.json")
+    assert vector_files(tmp_path) == [tmp_path / src.name]
+    (tmp_path / "broken.json").write_text(src.read_text()[:500])  # names the schema but does not parse
+    assert is_vector_file(tmp_path / "broken.json")
+
+
+def test_the_plugin_collects_a_vector_file_whose_schema_comes_last(tmp_path, capsys):
+    src = VECTORS / "mm-fallback-initiator.json"
+    doc = json.loads(src.read_text())
+    moved = {k: v for k, v in doc.items() if k != "$schema"} | {"$schema": doc["$schema"]}
+    (tmp_path / src.name).write_text(json.dumps(moved, indent=1))
+    assert main(["conformance", "--vectors", str(tmp_path)]) == 0
+    assert "7 passed" in capsys.readouterr().out
+
+
+def test_a_vector_naming_an_undefined_sa_is_bad_input_not_a_failing_implementation(tmp_path, capsys):
+    copy_with_traces(tmp_path, "mm-fallback-initiator", lambda d: step(d, "user", "sa")["input"].update(sa="mail"))
+    assert main(["conformance", "--vectors", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "adapter raised" not in captured.out + captured.err
+    (line,) = captured.err.splitlines()
+    assert line.startswith("ipsecmm conformance: ") and ".input.sa: mail is not one of: ike, web" in line
