@@ -158,7 +158,7 @@ def status_text(v: Verdict, r: Requirement | None = None) -> str:
     """A verdict as its cell reads; ``r``: the requirement, whose kind may
     change the word (a finding that holds was reproduced)."""
     text = REPRODUCED if r is not None and reproduced(r, v) else STATUS_TEXT[v.status]
-    return text + (" (vacuous)" if v.vacuous else "")
+    return text + (" (vacuous)" if v.vacuous else "") + (" (declared)" if v.declared else "")
 
 
 def verdict_of(report: Report, rid: str, profile: str) -> Verdict | None:
@@ -443,6 +443,7 @@ table { border-collapse: collapse; }
 #matrix td.cell a { color: var(--fg); text-decoration: none; display: block; }
 #matrix td.cell a:hover { text-decoration: underline; }
 td.vacuous, span.vacuous { outline: 2px dashed #b7791f; outline-offset: -3px; }
+td.declared a, span.declared { font-style: italic; }
 .legend span.swatch { display: inline-block; padding: 1px 8px; margin: 0 6px 4px 0; border-radius: 3px; }
 table.md th, table.md td, table.json th, table.json td, table.stats th, table.stats td
   { border: 1px solid var(--line); padding: 3px 8px; text-align: left; vertical-align: top; }
@@ -482,7 +483,7 @@ def _matrix_html(report: Report, reqs: Sequence[Requirement]) -> str:
             if v is None:
                 cells.append('<td class="cell missing">-</td>')
                 continue
-            classes = f"cell st-{v.status}" + (" vacuous" if v.vacuous else "")
+            classes = f"cell st-{v.status}" + (" vacuous" if v.vacuous else "") + (" declared" if v.declared else "")
             title = f"{v.engine}" + (f", {v.bound}" if v.bound else "")
             cells.append(f'<td class="{classes}" data-status="{v.status}" data-vacuous="{str(v.vacuous).lower()}" '
                          f'title="{e(title)}"><a href="#{anchor("v", r.id, p)}">{e(status_text(v, r))}</a></td>')
@@ -504,11 +505,13 @@ def _matrix_html(report: Report, reqs: Sequence[Requirement]) -> str:
     legend = "".join(f'<span class="swatch st-{st}" title="{e(STATUS_MEANING[st])}">{e(STATUS_TEXT[st])}</span>'
                      for st in STATUSES)
     legend += (f'<span class="swatch st-holds" title="{e(REPRODUCED_MEANING)}">{e(REPRODUCED)}</span>'
-               '<span class="swatch vacuous">vacuous</span>')
+               '<span class="swatch vacuous">vacuous</span><span class="swatch declared">declared</span>')
     return (f'<p class="legend">{legend}<br><span class="muted">A vacuous verdict holds only because its premise '
             "never occurs in the scenario: it does not count as met. A finding (FIND-*) predicts that a reading of "
             "the draft breaks a requirement: for a finding, holds means the problem was reproduced (a run shows "
             f"what the reading leads to), so its cell says <b>{e(REPRODUCED)}</b>. "
+            "A <i>declared</i> verdict's evidence passes through a limit the profile only declares (its list of "
+            "messages, or a yes/no flag) rather than through behaviour the search derived; its details say which. "
             "Each cell links to its details.</span></p>"
             f'<table id="matrix"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
             f'<ul class="counts">{"".join(counts)}</ul>')
@@ -669,6 +672,8 @@ def _details_html(report: Report, reqs: Sequence[Requirement], run_files: dict[t
                             "evidence that the requirement is met.</p>")
             if v.detail:
                 body.append(f"<p>{e(v.detail)}</p>")
+            for d in v.declared:
+                body.append(f'<p><span class="declared">declared</span> rests on a declared limit: {e(d)}</p>')
             for k, run in enumerate(v.runs, 1):
                 body.append(_run_html(run, anchor("run", r.id, pr.profile, str(k)), run_files.get((r.id, pr.profile)),
                                       shown))
@@ -783,6 +788,7 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
         "",
         "Statuses: " + "; ".join(f"*{STATUS_TEXT[st]}*: {STATUS_MEANING[st]}" for st in STATUSES)
         + ". *(vacuous)*: the premise never occurs in the scenario, so it does not count as met. "
+        + "*(declared)*: the evidence passes through a limit the profile only declares (its messages, a flag). "
         + f"*{REPRODUCED}*: {REPRODUCED_MEANING}.",
         "",
         "| requirement | draft | " + " | ".join(profiles) + " |",
@@ -826,6 +832,8 @@ def build_markdown(report: Report, findings: Attachment, coverage: Attachment, r
             line = f"- **{pr.profile}**: {status_text(v, r)} ({v.engine}" + (f"; {v.bound}" if v.bound else "") + ")"
             if v.detail:
                 line += f". {v.detail}"
+            if v.declared:
+                line += ". Rests on a declared limit: " + "; ".join(v.declared)
             out.append(line)
             for run in v.runs:
                 out += ["", f"  {run.label or 'run'}" + (f" ({run.note})" if run.note else "")

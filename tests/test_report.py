@@ -360,3 +360,12 @@ def test_report_renders_in_a_real_browser(report, svgs, extras, tmp_path):
     cells = [a for t, a in tags if t == "td" and "cell" in a.get("class", "").split()]
     assert len(cells) == len(REGISTRY) * len(PROFILE_NAMES)
     assert sum(1 for t, _ in tags if t == "svg") == 6 + built.page.runs
+
+
+def test_a_verdict_resting_on_a_declared_limit_is_marked():
+    from ipsecmm.gen._report import status_text
+    from ipsecmm.properties import Verdict
+
+    plain, declared = Verdict("violated", "explorer"), Verdict("violated", "explorer", declared=["x (Profile.wire)"])
+    assert status_text(plain) == "violated"
+    assert status_text(declared) == "violated (declared)"
