@@ -162,17 +162,20 @@ def _alternate_beside(m: Model) -> None:
     _rewrite(m, change)
 
 
-def _wrong_reason(m: Model) -> None:
-    """An SPD refusal is reported as a local policy refusal."""
+def _reported_as(label: str, reason: Reason) -> Callable[[Model], None]:
+    """The check behind guard ``label`` refuses with the wrong ``reason``."""
 
-    def change(r: Row) -> Row | None:
-        if r.role == Role.RESPONDER and r.guard is not None and r.guard.label == "SPD refuses":
-            kind = Kind(r.trigger.value - 30)
-            return Row(r.role, r.src, r.trigger, r.guard, mach.e_refuse(Reason.POLICY, mach.base_kind(kind)),
-                       r.dst, r.reqs)
-        return r
+    def apply(m: Model) -> None:
+        def change(r: Row) -> Row | None:
+            if r.role == Role.RESPONDER and r.guard is not None and r.guard.label == label:
+                kind = Kind(r.trigger.value - 30)
+                return Row(r.role, r.src, r.trigger, r.guard, mach.e_refuse(reason, mach.base_kind(kind)),
+                           r.dst, r.reqs)
+            return r
 
-    _rewrite(m, change)
+        _rewrite(m, change)
+
+    return apply
 
 
 def _checks_say_yes(m: Model) -> None:
@@ -208,19 +211,6 @@ def _refuse_ike_update(m: Model) -> None:
     m.index_rows()
 
 
-def _policy_as_spd(m: Model) -> None:
-    """A local-policy refusal is reported as an SPD refusal."""
-
-    def change(r: Row) -> Row | None:
-        if r.role == Role.RESPONDER and r.guard is not None and r.guard.label == "policy refuses network":
-            kind = Kind(r.trigger.value - 30)
-            return Row(r.role, r.src, r.trigger, r.guard, mach.e_refuse(Reason.SPD, mach.base_kind(kind)),
-                       r.dst, r.reqs)
-        return r
-
-    _rewrite(m, change)
-
-
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("skip-pad", "the responder never consults the PAD", _drop("PAD refuses")),
     Mutant("apply-before-validate", "requests are carried out before PAD, SPD and policy", _apply_first),
@@ -232,10 +222,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("wrong-sa", "a change also lands on another SA than the named one", _wrong_sa),
     Mutant("check-changes", "a check-only request changes the databases", _check_applies),
     Mutant("auto-add-source", "the IP source of a request joins the SA", _auto_add_source),
-    Mutant("wrong-reason", "an SPD refusal is reported as a policy refusal", _wrong_reason),
+    Mutant("wrong-reason", "an SPD refusal is reported as a policy refusal", _reported_as("SPD refuses", Reason.POLICY)),
     Mutant("checks-say-yes", "check-only requests are answered OK without checking anything", _checks_say_yes),
     Mutant("refuse-ike-update", "every acceptable UPDATE of the IKE_SA is refused as POLICY", _refuse_ike_update),
-    Mutant("policy-as-spd", "a local-policy refusal is reported as an SPD refusal", _policy_as_spd),
+    Mutant("policy-as-spd", "a local-policy refusal is reported as an SPD refusal",
+           _reported_as("policy refuses network", Reason.SPD)),
 )
 
 
