@@ -40,7 +40,6 @@ from ipsecmm.model import (
     Event,
     InKind,
     Input,
-    IState,
     Kind,
     Mode,
     Model,
@@ -50,12 +49,13 @@ from ipsecmm.model import (
     Reason,
     Role,
     Row,
-    RState,
     SAState,
     Scenario,
     ScenarioError,
     World,
+    all_rows,
     get_profile,
+    group_key,
 )
 from ipsecmm.model._machines import base_kind
 from ipsecmm.properties import REGISTRY, Checker, Explorer, Run, input_json
@@ -66,19 +66,6 @@ SCHEMA_ID = "https://ipsecmm.invalid/schemas/vectors-1.schema.json"
 
 
 # --------------------------------------------------------------------------- goals
-
-
-STATES = {Role.INITIATOR: [s.name for s in IState], Role.RESPONDER: [s.name for s in RState]}
-
-
-def row_key(m: Model, role: Role, row: Row) -> str:
-    """A stable name for a row: machine, state, trigger and its place in the group."""
-    group = [r for r in m.rows_list[role] if r.src == row.src and r.trigger == row.trigger]
-    return f"{ROLES[int(role)]}:{STATES[role][row.src]}:{row.trigger.name.lower()}#{group.index(row)}"
-
-
-def all_rows(m: Model) -> dict[str, Row]:
-    return {row_key(m, role, r): r for role in (Role.INITIATOR, Role.RESPONDER) for r in m.rows_list[role]}
 
 
 def _reason_of(row: Row) -> str | None:
@@ -141,7 +128,7 @@ def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
         if hit is None or hit[0] is not ps:
             hit = cache[key] = (ps, *model.dispatch(ps, p, role, x, None))
             part = ps.ini if role == Role.INITIATOR else ps.rsp
-            cov.arrived.add(f"{ROLES[int(role)]}:{STATES[role][int(part.st)]}:{x.trigger.name.lower()}")
+            cov.arrived.add(group_key(role, part.st, x.trigger))
         if hit[1] is not None:
             fired.append(hit[1])
         return hit[2]

@@ -7,11 +7,12 @@ Public API (everything else is private and may change):
 * :func:`get_profile`, :data:`PROFILE_NAMES`, :class:`Profile`
 * :class:`Model` -- ``initial()``, ``inputs(world)``, ``step(world, input)``
 * :class:`Runtime` -- the same step driven by ``transitions`` machines
+* :func:`row_key`, :func:`group_key`, :func:`all_rows` -- stable names of the tables' rows
 * the records (:class:`World`, :class:`Msg`, ...) and the vocabulary enums
 """
 
 from ._machines import Event, MInput, Row, refusal
-from ._model import FIRST_MID, Input, Model
+from ._model import FIRST_MID, Input, Model, all_rows, group_key, row_key
 from ._profiles import PROFILE_NAMES, Profile, get_profile
 from ._runtime import Runtime
 from ._scenario import (
@@ -88,12 +89,15 @@ __all__ = [
     "Trigger",
     "Used",
     "World",
+    "all_rows",
     "builtin_names",
     "builtin_scenario",
     "default_scenario",
     "get_profile",
+    "group_key",
     "load_scenario",
     "parse_scenario",
     "quiescent",
     "refusal",
+    "row_key",
 ]

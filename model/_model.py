@@ -533,6 +533,27 @@ class Model:
         return self._succ(w)
 
 
+#: How tools name the machines and their states (row keys, coverage, mutants).
+ROLE_NAMES = {Role.INITIATOR: "initiator", Role.RESPONDER: "responder"}
+STATE_NAMES = {Role.INITIATOR: tuple(s.name for s in IState), Role.RESPONDER: tuple(s.name for s in RState)}
+
+
+def group_key(role: Role, state: int, trigger: Trigger) -> str:
+    """A stable name for a (machine, state, trigger) group of rows."""
+    return f"{ROLE_NAMES[Role(role)]}:{STATE_NAMES[Role(role)][int(state)]}:{trigger.name.lower()}"
+
+
+def row_key(m: Model, role: Role, row: Row) -> str:
+    """A stable name for a row: its group and its place in the group."""
+    group = [r for r in m.rows_list[role] if r.src == row.src and r.trigger == row.trigger]
+    return f"{group_key(role, row.src, row.trigger)}#{group.index(row)}"
+
+
+def all_rows(m: Model) -> dict[str, Row]:
+    """Every row of both machines by its key, in table order."""
+    return {row_key(m, role, r): r for role in (Role.INITIATOR, Role.RESPONDER) for r in m.rows_list[role]}
+
+
 def set_machine_state(ps: PeerState, role: Role, st: int) -> PeerState:
     if role == Role.INITIATOR:
         return ps._replace(ini=ps.ini._replace(st=IState(st)))
