@@ -161,6 +161,16 @@ def model_of(sc: Scenario, profile: str, mutant: str | None = None) -> Model:
     return m
 
 
+class Known(Protocol):
+    """States and steps already known to satisfy every invariant and step
+    invariant being checked (a mutant's exploration skips them: they are the
+    original model's, which meets them)."""
+
+    def state(self, w: World) -> bool: ...
+
+    def edge(self, w: World, inp: Input, w2: World) -> bool: ...
+
+
 class _Hooks:
     """What the main exploration watches: invariants, step invariants and
     capability goals, keeping the first (shortest) hit of each.
@@ -170,10 +180,11 @@ class _Hooks:
     peers' records, the delivered message and the working addresses are
     memoized on exactly those, which most edges share with others."""
 
-    def __init__(self, m: Model, ex: Explorer, stop_on_violation: bool = False) -> None:
+    def __init__(self, m: Model, ex: Explorer, stop_on_violation: bool = False, known: Known | None = None) -> None:
         self.m = m
         self.ex = ex
         self.stop = stop_on_violation
+        self.known = known
         self.state_props: list[tuple[str, int, Invariant]] = []
         self.step_props: list[tuple[str, int, StepInvariant]] = []
         self.goals: list[tuple[str, int, Callable[..., Any]]] = []
@@ -211,6 +222,10 @@ class _Hooks:
                 raise StopSearch
 
     def on_state(self, j: int, w: World) -> None:
+        if self.known is not None and self.known.state(w):
+            for f in self.extra_state:
+                f(j, w)
+            return
         if self._local:
             # Peer records are shared between worlds and reused by the machine
             # cache, so identity is a cheap key; the entry pins the objects and
@@ -235,6 +250,8 @@ class _Hooks:
     def on_edge(self, i: int, w: World, inp: Input, j: int, w2: World) -> None:
         m = self.m
         active = self._by_kind[inp.kind]
+        if active and self.known is not None and self.known.edge(w, inp, w2):
+            active = []
         goals = self._goals if inp.kind == InKind.DELIVER else ()
         if active or goals:
             what = w.chan[inp.peer][inp.idx] if inp.kind == InKind.DELIVER else inp
@@ -900,13 +917,21 @@ class Checker:
         responses: _Responses
         model: Model
 
-    def main_pass(self, sc: Scenario, profile: str, todo: list[Requirement], stop: bool = False) -> Checker.Main:
+    def main_pass(self, sc: Scenario, profile: str, todo: list[Requirement], stop: bool = False,
+                  explorer: Callable[[Model], Explorer] | None = None) -> Checker.Main:
         """One exhaustive exploration evaluating every invariant, step
         invariant, direct capability goal and response trigger on the fly.
-        With ``stop``, the search ends at the first violation (findings)."""
+        With ``stop``, the search ends at the first violation (findings).
+        ``explorer``: makes the explorer instead of ``Explorer`` (mutation
+        adequacy explores a mutant through the original's graph); one with a
+        ``known`` attribute (a :class:`Known`) spares the invariants of the
+        states and steps it knows."""
         m = model_of(sc, profile, self.mutant)
-        ex = Explorer(m, progress=None if self.progress is None else _Notes(self.progress, self.task))
-        hooks = _Hooks(m, ex, stop_on_violation=stop)
+        if explorer is None:
+            ex = Explorer(m, progress=None if self.progress is None else _Notes(self.progress, self.task))
+        else:
+            ex = explorer(m)
+        hooks = _Hooks(m, ex, stop_on_violation=stop, known=getattr(ex, "known", None))
         direct: list[tuple[Requirement, int, Capability]] = []
         for r in todo:
             for n, chk in enumerate(r.checks):
