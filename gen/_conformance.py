@@ -542,10 +542,10 @@ def message_from_json(m: Model, d: Mapping[str, Any]) -> Msg:
 
 class ReferenceAdapter:
     """The model as an implementation: one peer of a world whose other half
-    the tester plays.  ``mutant`` names a seeded fault of ``ipsecmm mutants``;
-    with ``wire``, every message it receives and sends crosses the codec
-    (abstract -> bytes -> abstract), and a vector's bytes must be the ones
-    the codec writes."""
+    the tester plays.  ``mutant`` names a seeded or generated model mutant
+    (``ipsecmm mutants``, ``ipsecmm mutants --generated``); with ``wire``,
+    every message it receives and sends crosses the codec (abstract -> bytes
+    -> abstract), and a vector's bytes must be the ones the codec writes."""
 
     def __init__(self, mutant: str | None = None, wire: bool = False) -> None:
         self.mutant = mutant
@@ -569,9 +569,9 @@ class ReferenceAdapter:
             sc = dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, requests=1, moves=1, forge=0, drops=-1))
             m = Model(sc, get_profile(setup.profile, sc.options))
             if self.mutant is not None:
-                from ipsecmm.properties._mutants import MUTANTS
+                from ipsecmm.properties._mutants import by_name
 
-                next(mu for mu in MUTANTS if mu.name == self.mutant).apply(m)
+                by_name(self.mutant).apply(m)
             built = self._built[key] = (m, Runtime(m))
         self.model, self.rt = built
         self.w = built[0].initial()

@@ -231,7 +231,11 @@ MUTANTS: tuple[Mutant, ...] = (
 
 
 def by_name(name: str) -> Mutant:
+    """A seeded mutant, or a generated one (``_genmutants``: the name says
+    how to build it).  The one lookup every tool uses."""
     for mu in MUTANTS:
         if mu.name == name:
             return mu
-    raise KeyError(name)
+    from ._genmutants import from_name
+
+    return from_name(name)
