@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The test setup adds a headless browser (the report test); `make run` does not need one.
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test slow setup lint bench diagrams vectors clean
+.PHONY: run test slow setup lint bench diagrams vectors mutants mutants-check clean
 
 run: $(STAMP)
 	$(BIN)/ipsecmm explore
@@ -44,6 +44,16 @@ diagrams: $(STAMP)
 # Regenerate the canonical conformance vectors (a test fails until then).
 vectors: $(STAMP)
 	$(BIN)/ipsecmm vectors --out vectors
+
+# Judge every generated mutant on every shipped scenario and rewrite the
+# committed result (a test fails when the tables change until then).  Exit 1
+# only means that some mutant survives: the file is written either way.
+mutants: $(STAMP)
+	$(BIN)/ipsecmm mutants --generated --out properties/mutants.json || [ $$? -eq 1 ]
+
+# The same run as a test: the committed result must be what the code gives now.
+mutants-check: $(TEST_STAMP)
+	$(BIN)/python -m pytest -q -m slow tests/test_genmutants.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -446,6 +446,8 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
+    if args.generated:
+        return _generated_mutants(args)
     from ipsecmm.properties import MUTANTS, kill, killers
     from ipsecmm.properties._check import _killing_props, holding, model_of
 
@@ -473,6 +475,25 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         survivors += not found
         print(f"{mu.name:<26} {mu.mistake:<{width}} {text}")
     return 1 if survivors else 0
+
+
+def _generated_mutants(args: argparse.Namespace) -> int:
+    """Every mutant generated from the tables, judged on every shipped
+    scenario: killed, equivalent (with the evidence) or surviving."""
+    from ipsecmm.properties import adequacy, default_progress
+
+    for flag in ("scenario", "bound", "option"):
+        if getattr(args, flag):
+            raise UsageError(f"--generated judges every shipped scenario as shipped: --{flag} does not apply")
+    if args.all:
+        raise UsageError("--generated stops at the first kill of each mutant: --all does not apply")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    doc = adequacy.run_all(args.profile, args.jobs, None if args.json else default_progress())
+    if args.out:
+        write_atomic(Path(args.out), adequacy.dumps(doc))
+    print(adequacy.dumps(doc) if args.json else adequacy.text(doc), end="")
+    return 1 if doc["summary"]["survivors"] or doc["summary"]["errors"] else 0
 
 
 # --------------------------------------------------------------------------- main
@@ -557,6 +578,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("mutants", help="which property kills which seeded model mutant")
     _common(p, default="the built-in scenario reasons")
     p.add_argument("--all", action="store_true", help="every killing property, not only the first found")
+    p.add_argument("--generated", action="store_true",
+                   help="judge the mutants generated from the tables on every shipped scenario instead: "
+                        "killed, equivalent (with evidence) or surviving, and the score")
+    p.add_argument("--json", action="store_true", help="with --generated: print the result as one JSON object")
+    p.add_argument("--out", metavar="FILE", help="with --generated: also write the JSON result to FILE")
+    p.add_argument("--jobs", type=int, default=2, help="with --generated: worker processes (default 2)")
     p.set_defaults(func=cmd_mutants)
 
     for register in _EXTRA:

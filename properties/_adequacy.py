@@ -1,0 +1,509 @@
+"""Mutation adequacy: does some requirement kill each generated mutant?
+
+For every mutant (``_genmutants``) and every shipped scenario the verdict is
+one of:
+
+*killed*
+    some requirement that the original model meets on a scenario is violated
+    there by the mutant: an invariant, a step invariant or a bounded response
+    (the main exploration of ``Checker``, stopped at the first violation), or a
+    capability whose goal the scenario's own exploration reaches (a goal the
+    mutant never reaches: the original's witness is kept).  Requirements the
+    original itself does not meet on a scenario are not asked there; those
+    with their own search plans (other scenarios or bounds) are not asked at
+    all.  The killing requirement, the scenario and the run are kept.
+*equivalent*
+    on every shipped scenario the mutant behaves as the original does, by one
+    of three arguments, cheapest first:
+
+    1. ``never-tried``/``never-fired``: its row is never tried (guard
+       operators) or never fired (the others) in any reachable state of the
+       scenario, so the two models dispatch every reachable machine step alike
+       and their state graphs are the same;
+    2. ``agrees``: every distinct machine step (peer state, input) that the
+       original's exploration dispatches to a changed group gives the same
+       result and the same observable events on the mutant: again the same
+       state graph;
+    3. ``lockstep``: the lockstep exploration (``_lockstep``) of the pair finds
+       no observable difference in any reachable product state.
+
+    When the machine steps give the same results but other events (an
+    initiator's local refusal with another reason), the state graphs are the
+    same, so no requirement can kill the mutant on that scenario: only the
+    lockstep exploration runs there.  (These arguments assume what holds of the
+    registry: requirements are predicates over worlds and steps, and never
+    consult the tables themselves.)
+*survives*
+    some run distinguishes the mutant from the original by what can be
+    observed, yet no requirement fails on any shipped scenario: a gap in the
+    properties or in the scenarios.
+*error*
+    the mutated model raises (counted as not killed).
+
+A mutant's exploration goes through the original's graph (``_diffexplore``):
+where no machine step differs, the original's successors are read instead of
+computed and the properties, which the original meets there, are not
+evaluated again.
+
+Scenarios are tried smallest first and a mutant stops at its first kill;
+lockstep explorations (the expensive argument) run only for mutants no
+requirement kills.  Mutants are judged in worker processes; the result does
+not depend on how many.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ipsecmm.model import Model, Role, Scenario, get_profile
+
+from ._check import MET, Checker, search
+from ._diffexplore import affected, factory
+from ._genmutants import GenMutant, Trace, generate, shipped, traces
+from ._lockstep import Group, changed_groups, lockstep, said
+from ._mutants import Mutant
+from ._registry import REGISTRY, Capability, Invariant, Requirement, Response, StepInvariant
+from ._runs import Run, input_from_json
+
+FORMAT = "ipsecmm-mutants/1"
+
+
+# --------------------------------------------------------------------------- what is asked
+
+
+def cheap(r: Requirement) -> bool:
+    """Requirements one exploration of a scenario decides: invariants, step
+    invariants, bounded responses, and capabilities whose goals are searched
+    for in the scenario itself (no plan of their own, no first step)."""
+    chks = r.checks
+    if all(isinstance(c, (Invariant, StepInvariant)) for c in chks):
+        return True
+    if len(chks) != 1:
+        return False
+    c = chks[0]
+    return isinstance(c, Response) or (isinstance(c, Capability) and c.plan is None and c.after is None)
+
+
+def asked(profile: str) -> list[Requirement]:
+    return [r for r in REGISTRY if profile in r.profiles and cheap(r)]
+
+
+def _verdict(checker: Checker, main: Checker.Main, r: Requirement, profile: str) -> Any:
+    v = main.verdicts.get(r.id)
+    if v is None and isinstance(r.checks[0], Response):
+        v = checker.check_response(r, r.checks[0], profile, main)
+    return v
+
+
+@dataclass
+class Ground:
+    """One shipped scenario, prepared: what the original does there."""
+
+    trace: Trace
+    todo: list[str] = field(default_factory=list)  # requirements the original meets: those a mutant may fail
+    excluded: list[str] = field(default_factory=list)  # those it does not meet, with the status
+    witnesses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # capability -> the original's witnesses
+
+    @property
+    def name(self) -> str:
+        return self.trace.name
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.trace.scenario
+
+
+def baseline(sc: Scenario, profile: str) -> tuple[list[str], list[str], dict[str, list[dict[str, Any]]]]:
+    """The requirements of :func:`asked` that the original meets on ``sc``,
+    those it does not, and the witnesses of the capabilities it meets."""
+    todo = asked(profile)
+    checker = Checker(sc, None, False)
+    main = checker.main_pass(sc, profile, todo)
+    kept, excluded, witnesses = [], [], {}
+    for r in todo:
+        v = _verdict(checker, main, r, profile)
+        if v is not None and v.status in MET:
+            kept.append(r.id)
+            if isinstance(r.checks[0], Capability):
+                witnesses[r.id] = [run.to_json() for run in v.runs]
+        else:
+            excluded.append(f"{r.id} ({'unchecked' if v is None else v.status})")
+    return kept, excluded, witnesses
+
+
+# --------------------------------------------------------------------------- one mutant
+
+
+@dataclass
+class Context:
+    profile: str
+    grounds: list[Ground]
+    mutants: list[Mutant]
+    _models: dict[str, Model] = field(default_factory=dict)
+
+    def model(self, g: Ground) -> Model:
+        """The original model of a scenario (one per process)."""
+        m = self._models.get(g.name)
+        if m is None:
+            m = self._models[g.name] = Model(g.scenario, get_profile(self.profile, g.scenario.options))
+        return m
+
+
+def twin(m0: Model, mutant: Mutant) -> Model:
+    """A model of ``m0``'s scenario whose rows are ``m0``'s very row objects,
+    then mutated: the rows the mutant leaves alone stay identical, which is
+    what :func:`changed_groups` and the lockstep shortcut rely on."""
+    m1 = Model(m0.sc, m0.prof)
+    m1.rows_list = {role: list(rows) for role, rows in m0.rows_list.items()}
+    m1.index_rows()
+    mutant.apply(m1)
+    return m1
+
+
+def compare(m0: Model, m1: Model, tr: Trace, changed: frozenset[Group]) -> tuple[str, int, dict[Group, set[int]]]:
+    """Run every reachable machine step of the changed groups on both models.
+    ``("same", n, {})``: all ``n`` give the same result and observable events;
+    ``("events", n, {})``: the same results (so the same state graph: no
+    requirement can tell them apart) but some events differ; ``("differs",
+    n, d)``: ``d`` lists, per group, the steps (positions in the trace's calls)
+    whose results differ."""
+    n = 0
+    quiet = True
+    differing: dict[Group, set[int]] = {}
+    for key in sorted(changed):
+        role = Role(key[0])
+        for k, (ps, p, x) in enumerate(tr.calls.get(key, ())):
+            e0: list[Any] = []
+            e1: list[Any] = []
+            r0 = m0.dispatch(ps, p, role, x, e0)[1]
+            r1 = m1.dispatch(ps, p, role, x, e1)[1]
+            if r0 != r1:
+                differing.setdefault(key, set()).add(k)
+            quiet = quiet and said(e0) == said(e1)
+            n += 1
+    if differing:
+        return "differs", n, differing
+    return ("same" if quiet else "events"), n, {}
+
+
+def _pruned(mu: Mutant, tr: Trace) -> str | None:
+    if not isinstance(mu, GenMutant):
+        return None
+    if mu.needs == "reached" and mu.row not in tr.reached:
+        return "never-tried"
+    if mu.needs == "fired" and mu.row not in tr.fired:
+        return "never-fired"
+    return None
+
+
+def _replays(g: Ground, m1: Model, rid: str) -> bool:
+    """Whether every witness of capability ``rid`` takes the mutant through
+    the very worlds it takes the original through (then the goal steps are
+    the same steps, so the mutant reaches the goals too)."""
+    graph = g.trace.graph
+    assert graph is not None
+    m0 = graph.model
+    for run in g.witnesses[rid]:
+        w0, w1 = m0.canonical(m0.initial()), m1.canonical(m1.initial())
+        for d in run["inputs"]:
+            inp = input_from_json(m0, d)
+            v0, v1 = m0.step(w0, inp), m1.step(w1, inp)
+            w0 = w0 if v0 is None else m0.canonical(v0)
+            w1 = w1 if v1 is None else m1.canonical(v1)
+            if w0 != w1:
+                return False
+    return True
+
+
+def _found(kind: str, rid: str, g: Ground, run: dict[str, Any]) -> dict[str, Any]:
+    return {"requirement": rid, "scenario": g.name, "steps": len(run["inputs"]), "evidence": kind, "run": run}
+
+
+def _no_witness(g: Ground, rid: str) -> dict[str, Any]:
+    run = dict(g.witnesses[rid][0])
+    run["label"] = f"the original reaches the goal of {rid} by this run; the mutant by none (exhaustive)"
+    return _found("no witness", rid, g, run)
+
+
+def kill_on(g: Ground, mu: Mutant, profile: str, differing: dict[Group, set[int]] | None = None) -> dict[str, Any] | None:
+    """The first requirement the mutant breaks on the scenario of ``g``, with
+    its run; None if it breaks none the original meets.  Invariants, step
+    invariants and responses first (a violation ends the exploration), then
+    capabilities (a goal unreached after a complete one).
+
+    ``differing``: the original's machine steps the mutant answers otherwise
+    (see :func:`compare`).  With it, the mutant is explored through the
+    original's graph (``_diffexplore``), and a capability is searched for
+    only if one of the original's witnesses does not take the mutant through
+    the same worlds; without it, one exploration from scratch decides
+    everything."""
+    if not g.todo:
+        return None
+    todo = [r for r in REGISTRY if r.id in g.todo]
+    sc = g.scenario
+    checker = Checker(sc, None, False, 0, None, mu.name)
+    graph = g.trace.graph
+    if differing is None or graph is None:
+        main = checker.main_pass(sc, profile, todo, stop=True)
+        for r in todo:
+            v = _verdict(checker, main, r, profile)
+            if v is None or v.status != "violated":
+                continue
+            if isinstance(r.checks[0], Capability):
+                return _no_witness(g, r.id)
+            if v.runs:
+                return _found("counterexample", r.id, g, v.runs[0].to_json())
+        return None
+    hot = affected(graph, differing)
+    caps = [r for r in todo if isinstance(r.checks[0], Capability)]
+    rest = [r for r in todo if r not in caps]
+    main = checker.main_pass(sc, profile, rest, stop=True, explorer=factory(graph, hot))
+    for r in rest:
+        v = _verdict(checker, main, r, profile)
+        if v is not None and v.status == "violated" and v.runs:
+            return _found("counterexample", r.id, g, v.runs[0].to_json())
+    for r in caps:
+        if _replays(g, main.model, r.id):
+            continue
+        cap = r.checks[0]
+        assert isinstance(cap, Capability)
+        for _, goal in cap.goals:
+            inputs, stats, _ = search(main.model, goal)
+            if inputs is None and stats.complete:
+                return _no_witness(g, r.id)
+    return None
+
+
+def judge(ctx: Context, mu: Mutant) -> dict[str, Any]:
+    """The verdict of one mutant over every prepared scenario (see the module
+    docstring for the order of the arguments).  A mutated model that raises
+    is an ``error``: not killed (no requirement saw it), and listed."""
+    entry: dict[str, Any] = {"name": mu.name, "mistake": mu.mistake}
+    if isinstance(mu, GenMutant):
+        entry.update(op=mu.op, row=mu.row, label=mu.label)
+    try:
+        return _judge(ctx, mu, entry)
+    except Exception as exc:  # a mutated model may index past a table: that is its verdict, not ours
+        return {**entry, "verdict": "error", "difference": f"the mutated model raises {type(exc).__name__}: {exc}"}
+
+
+def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
+    evidence: dict[str, tuple[str, int]] = {}
+    pending: list[tuple[Ground, Model, Model, frozenset[Group]]] = []
+    for g in ctx.grounds:
+        why = _pruned(mu, g.trace)
+        if why is not None:
+            evidence[g.name] = (why, 0)
+            continue
+        m0 = ctx.model(g)
+        m1 = twin(m0, mu)
+        changed = changed_groups(m0, m1)
+        how, n, differing = compare(m0, m1, g.trace, changed)
+        if how == "same":
+            evidence[g.name] = ("agrees", n)
+            continue
+        if how == "differs":
+            killed = kill_on(g, mu, ctx.profile, differing)
+            if killed is not None:
+                return {**entry, "verdict": "killed", **killed}
+        pending.append((g, m0, m1, changed))
+    for g, m0, m1, changed in pending:
+        res = lockstep(m0, m1, changed)
+        if not res.equal:
+            assert res.run is not None
+            run = Run(g.scenario, ctx.profile, res.run, label=f"distinguishes {mu.name} from the original",
+                      note=f"step {len(res.run)} differs: {res.difference}", mutant=mu.name)
+            return {**entry, "verdict": "survives", "scenario": g.name, "steps": len(res.run),
+                    "difference": res.difference, "run": run.to_json(),
+                    "evidence": {k: list(evidence[k]) for k in sorted(evidence)}}
+        evidence[g.name] = ("lockstep", res.states)
+    return {**entry, "verdict": "equivalent", "evidence": {g.name: list(evidence[g.name]) for g in ctx.grounds}}
+
+
+# --------------------------------------------------------------------------- all of them
+
+_CTX: Context | None = None  # the context a worker process inherits
+
+
+def _judge_index(i: int) -> dict[str, Any]:
+    assert _CTX is not None
+    return judge(_CTX, _CTX.mutants[i])
+
+
+def _baseline_task(args: tuple[str, str]) -> tuple[list[str], list[str], dict[str, list[dict[str, Any]]]]:
+    name, profile = args
+    from ipsecmm.model import builtin_scenario
+
+    return baseline(builtin_scenario(name), profile)
+
+
+def prepare(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None,
+            scenarios: list[Scenario] | None = None) -> Context:
+    """Trace and judge the original on every scenario (by default every
+    shipped one), smallest first, and generate the mutants."""
+    t = time.perf_counter()
+    scs = shipped() if scenarios is None else scenarios
+    obs = sorted(traces(profile, scs), key=lambda tr: (tr.states, tr.name))
+    _log(progress, f"traced {len(obs)} scenarios in {time.perf_counter() - t:.1f}s")
+    grounds = [Ground(tr) for tr in obs]
+    t = time.perf_counter()
+    if scenarios is None and jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            bases = pool.map(_baseline_task, [(g.name, profile) for g in grounds], chunksize=1)
+    else:
+        bases = [baseline(g.scenario, profile) for g in grounds]
+    for g, (kept, excluded, witnesses) in zip(grounds, bases, strict=True):
+        g.todo, g.excluded, g.witnesses = kept, excluded, witnesses
+    _log(progress, f"judged the original in {time.perf_counter() - t:.1f}s")
+    return Context(profile, grounds, list(generate(profile, obs)))
+
+
+def judge_all(ctx: Context, jobs: int = 2, progress: TextIO | None = None) -> Iterator[dict[str, Any]]:
+    """Verdicts in the order of ``ctx.mutants``, whatever the number of workers."""
+    global _CTX
+    _CTX = ctx
+    n = len(ctx.mutants)
+    started = time.perf_counter()
+    if jobs <= 1:
+        results: Iterator[dict[str, Any]] = (judge(ctx, mu) for mu in ctx.mutants)
+        for k, res in enumerate(results, 1):
+            _tick(progress, k, n, started)
+            yield res
+        return
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        for k, res in enumerate(pool.imap(_judge_index, range(n), chunksize=1), 1):
+            _tick(progress, k, n, started)
+            yield res
+
+
+def _log(progress: TextIO | None, text: str) -> None:
+    if progress is not None:
+        print(text, file=progress, flush=True)
+
+
+def _tick(progress: TextIO | None, k: int, n: int, started: float) -> None:
+    if progress is not None and (k % 50 == 0 or k == n):
+        print(f"  {k}/{n} mutants judged, {time.perf_counter() - started:.0f}s", file=progress, flush=True)
+
+
+def summary(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts and the score: killed / (mutants - equivalent).  A mutant whose
+    model raises counts as not killed."""
+    total = len(verdicts)
+    count = {v: sum(1 for e in verdicts if e["verdict"] == v) for v in ("killed", "equivalent", "survives", "error")}
+    judged = total - count["equivalent"]
+    return {"mutants": total, "killed": count["killed"], "equivalent": count["equivalent"],
+            "survivors": count["survives"], "errors": count["error"], "score": f"{count['killed']}/{judged}",
+            "percent": round(100.0 * count["killed"] / judged, 1) if judged else 100.0}
+
+
+def document(ctx: Context, verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole result, as committed in ``properties/mutants.json``:
+    deterministic (no timings)."""
+    return {
+        "format": FORMAT,
+        "profile": ctx.profile,
+        "scenarios": [{"name": g.name, "states": g.trace.states, "machine_steps": g.trace.steps,
+                       "requirements": len(g.todo), "not_asked": g.excluded} for g in ctx.grounds],
+        "summary": summary(verdicts),
+        "mutants": verdicts,
+    }
+
+
+def committed() -> dict[str, Any]:
+    """The result committed with the package (``properties/mutants.json``,
+    rewritten by ``make mutants``)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("ipsecmm.properties").joinpath("mutants.json").read_text(encoding="utf-8"))
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """The result as text: sorted keys, one mutant per line (a regenerated
+    file diffs by mutant), byte-identical for the same result."""
+    import json
+
+    head = {k: v for k, v in doc.items() if k != "mutants"}
+    text = json.dumps(head, indent=1, sort_keys=True, ensure_ascii=False)
+    lines = [json.dumps(e, sort_keys=True, ensure_ascii=False, separators=(",", ":")) for e in doc["mutants"]]
+    return text[:-2] + ',\n "mutants": [\n' + ",\n".join(f"  {x}" for x in lines) + "\n ]\n}\n"
+
+
+def run_all(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None) -> dict[str, Any]:
+    ctx = prepare(profile, jobs, progress)
+    _log(progress, f"{len(ctx.mutants)} mutants of {profile}")
+    return document(ctx, list(judge_all(ctx, jobs, progress)))
+
+
+# --------------------------------------------------------------------------- text
+
+
+def verdict_line(e: dict[str, Any]) -> str:
+    if e["verdict"] == "killed":
+        return f"killed by {e['requirement']} on {e['scenario']} in {e['steps']} steps"
+    if e["verdict"] == "error":
+        return f"ERROR: {e['difference']}"
+    if e["verdict"] == "survives":
+        return f"SURVIVES: distinguished on {e['scenario']} in {e['steps']} steps"
+    return "equivalent: " + equivalence(e)
+
+
+#: How each argument of equivalence reads, with the scenarios it holds on.
+_ARGUMENT = {
+    "never-tried": "row never tried on {}",
+    "never-fired": "row never fired on {}",
+    "agrees": "same result as the original on every reachable machine step of the changed rows on {}",
+    "lockstep": "lockstep exploration finds no observable difference on {}",
+}
+_COUNTED = {"agrees": "machine steps", "lockstep": "product states"}
+
+
+def equivalence(e: dict[str, Any]) -> str:
+    """The evidence of an equivalent (or not yet distinguished) mutant,
+    grouped by argument: ``evidence`` maps a scenario to [argument, count]."""
+    by: dict[str, list[str]] = {}
+    for sc, (how, n) in sorted(e["evidence"].items()):
+        by.setdefault(how, []).append(f"{sc} ({n:,} {_COUNTED[how]})" if how in _COUNTED else sc)
+    return "; ".join(_ARGUMENT[how].format(", ".join(scs)) for how, scs in by.items())
+
+
+def text(doc: dict[str, Any]) -> str:
+    lines = [f"generated mutants of profile {doc['profile']} on {len(doc['scenarios'])} shipped scenarios"]
+    for s in doc["scenarios"]:
+        na = f"; not asked (the original fails them): {', '.join(s['not_asked'])}" if s["not_asked"] else ""
+        lines.append(f"  {s['name']}: {s['states']:,} states, {s['machine_steps']:,} machine steps, "
+                     f"{s['requirements']} requirements{na}")
+    lines.append("")
+    for e in doc["mutants"]:
+        lines.append(f"{e['name']}  {verdict_line(e)}")
+    s = doc["summary"]
+    lines += ["", f"score: {s['score']} killed ({s['percent']}%) of {s['mutants']} mutants, "
+                  f"{s['equivalent']} equivalent, {s['survivors']} surviving"
+                  + (f", {s['errors']} raising" if s["errors"] else "")]
+    survivors = [e for e in doc["mutants"] if e["verdict"] == "survives"]
+    lines += ["", f"SURVIVORS ({len(survivors)}): distinguishable, killed by no requirement"]
+    for e in survivors:
+        lines.append(f"  {e['name']}: {e['mistake']} [{e.get('label', '')}]")
+        lines.append(f"    distinguished on {e['scenario']} in {e['steps']} steps: {e['difference']}")
+        lines.append(f"    run: {_inputs(e['run'])}")
+    errors = [e for e in doc["mutants"] if e["verdict"] == "error"]
+    if errors:
+        lines += ["", f"ERRORS ({len(errors)}): the mutated model raises"]
+        lines += [f"  {e['name']}: {e['difference']}" for e in errors]
+    equivalent = [e for e in doc["mutants"] if e["verdict"] == "equivalent"]
+    lines += ["", f"EQUIVALENT ({len(equivalent)}): the same observable behaviour on every shipped scenario"]
+    for e in equivalent:
+        lines.append(f"  {e['name']}: {equivalence(e)}")
+    return "\n".join(lines) + "\n"
+
+
+def _inputs(run: dict[str, Any]) -> str:
+    return ", ".join(" ".join(f"{k}={v}" for k, v in x.items()) for x in run["inputs"])
