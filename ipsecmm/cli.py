@@ -493,7 +493,7 @@ def _generated_mutants(args: argparse.Namespace) -> int:
     if args.out:
         write_atomic(Path(args.out), adequacy.dumps(doc))
     print(adequacy.dumps(doc) if args.json else adequacy.text(doc), end="")
-    return 1 if doc["summary"]["survivors"] or doc["summary"]["errors"] else 0
+    return 1 if doc["summary"]["survivors"] or doc["summary"]["inconclusive"] else 0
 
 
 # --------------------------------------------------------------------------- main

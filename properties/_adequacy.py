@@ -37,8 +37,11 @@ one of:
     some run distinguishes the mutant from the original by what can be
     observed, yet no requirement fails on any shipped scenario: a gap in the
     properties or in the scenarios.
-*error*
-    the mutated model raises (counted as not killed).
+*inconclusive*
+    the mutated model raises, or its exploration of a scenario passes a state
+    limit (a multiple of the original's states: a mutant can make a counter
+    grow without bound) before either argument concludes; counted as not
+    killed.
 
 A mutant's exploration goes through the original's graph (``_diffexplore``):
 where no machine step differs, the original's successors are read instead of
@@ -69,6 +72,13 @@ from ._registry import REGISTRY, Capability, Invariant, Requirement, Response, S
 from ._runs import Run, input_from_json
 
 FORMAT = "ipsecmm-mutants/1"
+#: A mutant's exploration stops at this many times the original's states, plus the slack.
+LIMIT_FACTOR = 3
+LIMIT_SLACK = 20_000
+
+
+class _Incomplete(Exception):
+    """A mutant's exploration of a scenario hit the state limit."""
 
 
 # --------------------------------------------------------------------------- what is asked
@@ -114,6 +124,12 @@ class Ground:
     @property
     def scenario(self) -> Scenario:
         return self.trace.scenario
+
+    @property
+    def limit(self) -> int:
+        """How many states a mutant's exploration of this scenario may reach:
+        a mutant can make the state space infinite (a counter no guard stops)."""
+        return LIMIT_FACTOR * self.trace.states + LIMIT_SLACK
 
 
 def baseline(sc: Scenario, profile: str) -> tuple[list[str], list[str], dict[str, list[dict[str, Any]]]]:
@@ -260,39 +276,48 @@ def kill_on(g: Ground, mu: Mutant, profile: str, differing: dict[Group, set[int]
     hot = affected(graph, differing)
     caps = [r for r in todo if isinstance(r.checks[0], Capability)]
     rest = [r for r in todo if r not in caps]
-    main = checker.main_pass(sc, profile, rest, stop=True, explorer=factory(graph, hot))
+    main = checker.main_pass(sc, profile, rest, stop=True, explorer=factory(graph, hot, g.limit))
     for r in rest:
         v = _verdict(checker, main, r, profile)
         if v is not None and v.status == "violated" and v.runs:
             return _found("counterexample", r.id, g, v.runs[0].to_json())
+    if not main.stats.complete:
+        raise _Incomplete(f"its exploration of {g.name} passed {g.limit:,} states (the original has "
+                          f"{g.trace.states:,}) without a violation")
     for r in caps:
         if _replays(g, main.model, r.id):
             continue
         cap = r.checks[0]
         assert isinstance(cap, Capability)
         for _, goal in cap.goals:
-            inputs, stats, _ = search(main.model, goal)
+            inputs, stats, _ = search(main.model, goal, max_states=g.limit)
             if inputs is None and stats.complete:
                 return _no_witness(g, r.id)
+            if inputs is None:
+                raise _Incomplete(f"its search of {g.name} for a goal of {r.id} passed {g.limit:,} states")
     return None
 
 
 def judge(ctx: Context, mu: Mutant) -> dict[str, Any]:
     """The verdict of one mutant over every prepared scenario (see the module
     docstring for the order of the arguments).  A mutated model that raises
-    is an ``error``: not killed (no requirement saw it), and listed."""
+    is ``inconclusive``, and so is one whose exploration passes the state
+    limit (``Ground.limit``) before an answer: not killed, and listed."""
     entry: dict[str, Any] = {"name": mu.name, "mistake": mu.mistake}
     if isinstance(mu, GenMutant):
         entry.update(op=mu.op, row=mu.row, label=mu.label)
     try:
         return _judge(ctx, mu, entry)
+    except RecursionError:
+        return {**entry, "verdict": "inconclusive", "why": "a bounded response search recursed too deep"}
     except Exception as exc:  # a mutated model may index past a table: that is its verdict, not ours
-        return {**entry, "verdict": "error", "difference": f"the mutated model raises {type(exc).__name__}: {exc}"}
+        return {**entry, "verdict": "inconclusive", "why": f"the mutated model raises {type(exc).__name__}: {exc}"}
 
 
 def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
     evidence: dict[str, tuple[str, int]] = {}
     pending: list[tuple[Ground, Model, Model, frozenset[Group]]] = []
+    unfinished: list[str] = []  # scenarios whose kill exploration passed the state limit
     for g in ctx.grounds:
         why = _pruned(mu, g.trace)
         if why is not None:
@@ -306,26 +331,60 @@ def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
             evidence[g.name] = ("agrees", n)
             continue
         if how == "differs":
-            killed = kill_on(g, mu, ctx.profile, differing)
+            try:
+                killed = kill_on(g, mu, ctx.profile, differing)
+            except _Incomplete as exc:
+                unfinished.append(str(exc))
+                killed = None
             if killed is not None:
                 return {**entry, "verdict": "killed", **killed}
         pending.append((g, m0, m1, changed))
+    told: dict[str, Any] | None = None
     for g, m0, m1, changed in pending:
-        res = lockstep(m0, m1, changed)
+        res = lockstep(m0, m1, changed, g.limit)
+        if not res.complete:
+            unfinished.append(f"its lockstep exploration of {g.name} passed {g.limit:,} pairs without a difference")
+            continue
         if not res.equal:
             assert res.run is not None
             run = Run(g.scenario, ctx.profile, res.run, label=f"distinguishes {mu.name} from the original",
                       note=f"step {len(res.run)} differs: {res.difference}", mutant=mu.name)
-            return {**entry, "verdict": "survives", "scenario": g.name, "steps": len(res.run),
-                    "difference": res.difference, "run": run.to_json(),
-                    "evidence": {k: list(evidence[k]) for k in sorted(evidence)}}
+            told = {"scenario": g.name, "steps": len(res.run), "difference": res.difference, "run": run.to_json()}
+            break
         evidence[g.name] = ("lockstep", res.states)
+    if unfinished:
+        return {**entry, "verdict": "inconclusive", "why": "not killed, but " + "; ".join(unfinished), **(told or {})}
+    if told is not None:
+        return {**entry, "verdict": "survives", **told, "evidence": {k: list(evidence[k]) for k in sorted(evidence)}}
     return {**entry, "verdict": "equivalent", "evidence": {g.name: list(evidence[g.name]) for g in ctx.grounds}}
 
 
 # --------------------------------------------------------------------------- all of them
 
 _CTX: Context | None = None  # the context a worker process inherits
+
+
+#: Address space a worker may use: beyond it a mutant's explorations fail with
+#: MemoryError (its verdict: inconclusive) instead of taking the machine down.
+WORKER_MEMORY = 8 << 30
+
+
+def _limit_memory() -> None:
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or hard > WORKER_MEMORY:
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, hard))
+
+
+def _pool(jobs: int) -> Any:
+    """Worker processes that inherit the prepared context (fork).  A worker
+    that dies (killed for memory, say) breaks the pool with an error instead
+    of leaving its task unanswered forever."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_limit_memory)
 
 
 def _judge_index(i: int) -> dict[str, Any]:
@@ -351,10 +410,8 @@ def prepare(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None,
     grounds = [Ground(tr) for tr in obs]
     t = time.perf_counter()
     if scenarios is None and jobs > 1:
-        import multiprocessing
-
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            bases = pool.map(_baseline_task, [(g.name, profile) for g in grounds], chunksize=1)
+        with _pool(jobs) as pool:
+            bases = list(pool.map(_baseline_task, [(g.name, profile) for g in grounds]))
     else:
         bases = [baseline(g.scenario, profile) for g in grounds]
     for g, (kept, excluded, witnesses) in zip(grounds, bases, strict=True):
@@ -375,10 +432,8 @@ def judge_all(ctx: Context, jobs: int = 2, progress: TextIO | None = None) -> It
             _tick(progress, k, n, started)
             yield res
         return
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        for k, res in enumerate(pool.imap(_judge_index, range(n), chunksize=1), 1):
+    with _pool(jobs) as pool:
+        for k, res in enumerate(pool.map(_judge_index, range(n)), 1):
             _tick(progress, k, n, started)
             yield res
 
@@ -394,13 +449,14 @@ def _tick(progress: TextIO | None, k: int, n: int, started: float) -> None:
 
 
 def summary(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts and the score: killed / (mutants - equivalent).  A mutant whose
-    model raises counts as not killed."""
+    """Counts and the score: killed / (mutants - equivalent).  An inconclusive
+    mutant counts as not killed."""
     total = len(verdicts)
-    count = {v: sum(1 for e in verdicts if e["verdict"] == v) for v in ("killed", "equivalent", "survives", "error")}
+    count = {v: sum(1 for e in verdicts if e["verdict"] == v)
+             for v in ("killed", "equivalent", "survives", "inconclusive")}
     judged = total - count["equivalent"]
     return {"mutants": total, "killed": count["killed"], "equivalent": count["equivalent"],
-            "survivors": count["survives"], "errors": count["error"], "score": f"{count['killed']}/{judged}",
+            "survivors": count["survives"], "inconclusive": count["inconclusive"], "score": f"{count['killed']}/{judged}",
             "percent": round(100.0 * count["killed"] / judged, 1) if judged else 100.0}
 
 
@@ -449,8 +505,8 @@ def run_all(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None) 
 def verdict_line(e: dict[str, Any]) -> str:
     if e["verdict"] == "killed":
         return f"killed by {e['requirement']} on {e['scenario']} in {e['steps']} steps"
-    if e["verdict"] == "error":
-        return f"ERROR: {e['difference']}"
+    if e["verdict"] == "inconclusive":
+        return f"INCONCLUSIVE: {e['why']}"
     if e["verdict"] == "survives":
         return f"SURVIVES: distinguished on {e['scenario']} in {e['steps']} steps"
     return "equivalent: " + equivalence(e)
@@ -487,17 +543,20 @@ def text(doc: dict[str, Any]) -> str:
     s = doc["summary"]
     lines += ["", f"score: {s['score']} killed ({s['percent']}%) of {s['mutants']} mutants, "
                   f"{s['equivalent']} equivalent, {s['survivors']} surviving"
-                  + (f", {s['errors']} raising" if s["errors"] else "")]
+                  + (f", {s['inconclusive']} inconclusive" if s["inconclusive"] else "")]
     survivors = [e for e in doc["mutants"] if e["verdict"] == "survives"]
     lines += ["", f"SURVIVORS ({len(survivors)}): distinguishable, killed by no requirement"]
     for e in survivors:
         lines.append(f"  {e['name']}: {e['mistake']} [{e.get('label', '')}]")
         lines.append(f"    distinguished on {e['scenario']} in {e['steps']} steps: {e['difference']}")
         lines.append(f"    run: {_inputs(e['run'])}")
-    errors = [e for e in doc["mutants"] if e["verdict"] == "error"]
-    if errors:
-        lines += ["", f"ERRORS ({len(errors)}): the mutated model raises"]
-        lines += [f"  {e['name']}: {e['difference']}" for e in errors]
+    unsure = [e for e in doc["mutants"] if e["verdict"] == "inconclusive"]
+    if unsure:
+        lines += ["", f"INCONCLUSIVE ({len(unsure)}): neither killed nor shown equivalent"]
+        for e in unsure:
+            lines.append(f"  {e['name']}: {e['mistake']} [{e.get('label', '')}]: {e['why']}")
+            if "run" in e:
+                lines.append(f"    distinguished on {e['scenario']} in {e['steps']} steps: {e['difference']}")
     equivalent = [e for e in doc["mutants"] if e["verdict"] == "equivalent"]
     lines += ["", f"EQUIVALENT ({len(equivalent)}): the same observable behaviour on every shipped scenario"]
     for e in equivalent:

@@ -189,8 +189,8 @@ class DiffExplorer(Explorer):
     graph ``g``; ``hot``: the original's affected worlds.  Also the ``known``
     of the hooks (see the module docstring)."""
 
-    def __init__(self, model: Model, g: Graph, hot: set[int]) -> None:
-        super().__init__(model)
+    def __init__(self, model: Model, g: Graph, hot: set[int], max_states: int | None = None) -> None:
+        super().__init__(model, max_states=max_states)
         self.g = g
         self.hot = hot
         self.watched = ancestors(g, hot)
@@ -264,6 +264,8 @@ class DiffExplorer(Explorer):
                             if on_state and (rj < 0 or rj in watched):
                                 self._state_known = rj >= 0
                                 on_state(j, w2)
+                            if self.max_states is not None and len(worlds) >= self.max_states:
+                                raise _Limit
                         if report:
                             assert on_edge is not None
                             # a step of the original: from an unaffected world
@@ -276,6 +278,8 @@ class DiffExplorer(Explorer):
                 frontier = nxt
         except StopSearch:
             stats.stopped = "stopped by a hook"
+        except _Limit:
+            stats.stopped = f"state limit {self.max_states} reached"
         finally:
             if gc_was:
                 gc.enable()
@@ -287,8 +291,12 @@ class DiffExplorer(Explorer):
         return stats
 
 
-def factory(g: Graph, hot: set[int]) -> Callable[[Model], Explorer]:
-    return lambda m: DiffExplorer(m, g, hot)
+class _Limit(Exception):
+    pass
+
+
+def factory(g: Graph, hot: set[int], max_states: int | None = None) -> Callable[[Model], Explorer]:
+    return lambda m: DiffExplorer(m, g, hot, max_states)
 
 
 __all__ = ["DiffExplorer", "Graph", "Recorder", "affected", "ancestors", "build", "factory"]

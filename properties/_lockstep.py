@@ -111,6 +111,7 @@ class Lockstep:
     states: int  # product states visited
     run: list[Input] | None = None  # the inputs up to and including the distinguishing step
     difference: str = ""
+    complete: bool = True  # False: stopped at the state limit without a difference
 
 
 def _events_text(m: Model, events: list[Event]) -> str:
@@ -145,11 +146,12 @@ def describe(m0: Model, e0: list[Event], e1: list[Event], x: World, y: World) ->
     return "; ".join(res) + " (original vs mutant)"
 
 
-def lockstep(m0: Model, m1: Model, changed: frozenset[Group] | None = None) -> Lockstep:
+def lockstep(m0: Model, m1: Model, changed: frozenset[Group] | None = None, max_states: int | None = None) -> Lockstep:
     """Explore the product of ``m0`` and ``m1`` (same scenario) until the first
     observable difference.  ``changed``: the dispatch groups where ``m1``'s
     rows differ from ``m0``'s, when ``m1`` shares the others (see
-    :func:`changed_groups`); None when nothing may be assumed."""
+    :func:`changed_groups`); None when nothing may be assumed.  ``max_states``:
+    give up (``complete`` False, ``equal`` False) beyond that many pairs."""
     worlds: dict[World, World] = {}
     a, b = _Side(m0, worlds), _Side(m1, worlds)
     x0 = a.worlds.setdefault(m0.canonical(m0.initial()), m0.canonical(m0.initial()))
@@ -202,6 +204,8 @@ def lockstep(m0: Model, m1: Model, changed: frozenset[Group] | None = None) -> L
                     parent.append(i)
                     via.append(inp)
                     nxt.append(index[key])
+                    if max_states is not None and len(pairs) >= max_states:
+                        return Lockstep(False, len(pairs), complete=False)
         frontier = nxt
     return Lockstep(True, len(pairs))
 
