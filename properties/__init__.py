@@ -54,7 +54,7 @@ __all__ = [
     "input_json",
     "kill",
     "killers",
-    "reproduced",
     "lockstep",
     "mutant_by_name",
+    "reproduced",
 ]

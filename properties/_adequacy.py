@@ -5,10 +5,12 @@ one of:
 
 *killed*
     some requirement that the original model meets on a scenario is violated
-    there by the mutant: an invariant, a step invariant or a bounded response
-    (the main exploration of ``Checker``, stopped at the first violation), or a
-    capability whose goal the scenario's own exploration reaches (a goal the
-    mutant never reaches: the original's witness is kept).  Requirements the
+    there by the mutant: an invariant, a step invariant (a capability's
+    every-step condition included) or a bounded response (the main
+    exploration of ``Checker``, stopped at the first violation), a capability
+    whose goal the scenario's own exploration reaches (a goal the mutant never
+    reaches: the original's witness is kept), or a history property
+    (``Monitor``, searched last: only for mutants nothing else kills).  Requirements the
     original itself does not meet on a scenario are not asked there; those
     with their own search plans (other scenarios or bounds) are not asked at
     all.  The killing requirement, the scenario and the run are kept.
@@ -56,6 +58,7 @@ not depend on how many.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,12 +66,12 @@ from typing import Any, TextIO
 
 from ipsecmm.model import Model, Role, Scenario, get_profile
 
-from ._check import MET, Checker, search
+from ._check import MET, Checker, model_of, monitor_search, search, violation_extra
 from ._diffexplore import affected, factory
 from ._genmutants import GenMutant, Trace, generate, shipped, traces
 from ._lockstep import Group, changed_groups, lockstep, said
 from ._mutants import Mutant
-from ._registry import REGISTRY, Capability, Invariant, Requirement, Response, StepInvariant
+from ._registry import REGISTRY, Capability, Invariant, Monitor, Requirement, Response, StepInvariant
 from ._runs import Run, input_from_json
 
 FORMAT = "ipsecmm-mutants/1"
@@ -86,10 +89,11 @@ class _Incomplete(Exception):
 
 def cheap(r: Requirement) -> bool:
     """Requirements one exploration of a scenario decides: invariants, step
-    invariants, bounded responses, and capabilities whose goals are searched
-    for in the scenario itself (no plan of their own, no first step)."""
+    invariants, history properties, bounded responses, and capabilities whose
+    goals are searched for in the scenario itself (no plan of their own, no
+    first step)."""
     chks = r.checks
-    if all(isinstance(c, (Invariant, StepInvariant)) for c in chks):
+    if all(isinstance(c, (Invariant, StepInvariant, Monitor)) for c in chks):
         return True
     if len(chks) != 1:
         return False
@@ -141,6 +145,8 @@ def baseline(sc: Scenario, profile: str) -> tuple[list[str], list[str], dict[str
     kept, excluded, witnesses = [], [], {}
     for r in todo:
         v = _verdict(checker, main, r, profile)
+        if v is not None and v.status in MET and any(isinstance(c, Monitor) for c in r.checks):
+            v = checker.with_monitors(r, profile, sc, v)
         if v is not None and v.status in MET:
             kept.append(r.id)
             if isinstance(r.checks[0], Capability):
@@ -244,57 +250,72 @@ def _no_witness(g: Ground, rid: str) -> dict[str, Any]:
     return _found("no witness", rid, g, run)
 
 
+def _steps_only(r: Requirement) -> Requirement:
+    """``r`` with its capabilities' goals left out (what must hold on every
+    step stays): through the original's graph the hooks see only the steps
+    whose future may differ, so goals are looked for separately."""
+    checks = tuple(dataclasses.replace(c, goals=()) if isinstance(c, Capability) else c for c in r.checks)
+    return dataclasses.replace(r, checks=checks)
+
+
 def kill_on(g: Ground, mu: Mutant, profile: str, differing: dict[Group, set[int]] | None = None) -> dict[str, Any] | None:
     """The first requirement the mutant breaks on the scenario of ``g``, with
-    its run; None if it breaks none the original meets.  Invariants, step
-    invariants and responses first (a violation ends the exploration), then
-    capabilities (a goal unreached after a complete one).
+    its run; None if it breaks none the original meets there.  First one
+    exploration for the invariants, step invariants (capabilities' included)
+    and responses, stopped at the first violation; then the capabilities'
+    goals, each searched for only when one of the original's witnesses does
+    not take the mutant through the very same worlds.  History properties
+    (monitors) are :func:`monitor_kill`'s.
 
     ``differing``: the original's machine steps the mutant answers otherwise
-    (see :func:`compare`).  With it, the mutant is explored through the
-    original's graph (``_diffexplore``), and a capability is searched for
-    only if one of the original's witnesses does not take the mutant through
-    the same worlds; without it, one exploration from scratch decides
-    everything."""
+    (see :func:`compare`), to explore the mutant through the original's graph
+    (``_diffexplore``); None: explore it from scratch."""
     if not g.todo:
         return None
     todo = [r for r in REGISTRY if r.id in g.todo]
     sc = g.scenario
     checker = Checker(sc, None, False, 0, None, mu.name)
     graph = g.trace.graph
-    if differing is None or graph is None:
-        main = checker.main_pass(sc, profile, todo, stop=True)
-        for r in todo:
-            v = _verdict(checker, main, r, profile)
-            if v is None or v.status != "violated":
-                continue
-            if isinstance(r.checks[0], Capability):
-                return _no_witness(g, r.id)
-            if v.runs:
-                return _found("counterexample", r.id, g, v.runs[0].to_json())
-        return None
-    hot = affected(graph, differing)
-    caps = [r for r in todo if isinstance(r.checks[0], Capability)]
-    rest = [r for r in todo if r not in caps]
-    main = checker.main_pass(sc, profile, rest, stop=True, explorer=factory(graph, hot, g.limit))
-    for r in rest:
+    explorer = None
+    if differing is not None and graph is not None:
+        explorer = factory(graph, affected(graph, differing), g.limit)
+    steps = [_steps_only(r) for r in todo]
+    main = checker.main_pass(sc, profile, steps, stop=True, explorer=explorer)
+    for r in steps:
         v = _verdict(checker, main, r, profile)
         if v is not None and v.status == "violated" and v.runs:
             return _found("counterexample", r.id, g, v.runs[0].to_json())
     if not main.stats.complete:
         raise _Incomplete(f"its exploration of {g.name} passed {g.limit:,} states (the original has "
                           f"{g.trace.states:,}) without a violation")
-    for r in caps:
-        if _replays(g, main.model, r.id):
-            continue
+    for r in todo:
         cap = r.checks[0]
-        assert isinstance(cap, Capability)
+        if not isinstance(cap, Capability) or _replays(g, main.model, r.id):
+            continue
         for _, goal in cap.goals:
             inputs, stats, _ = search(main.model, goal, max_states=g.limit)
             if inputs is None and stats.complete:
                 return _no_witness(g, r.id)
             if inputs is None:
                 raise _Incomplete(f"its search of {g.name} for a goal of {r.id} passed {g.limit:,} states")
+    return None
+
+
+def monitor_kill(g: Ground, mu: Mutant, profile: str) -> dict[str, Any] | None:
+    """The first history property (``Monitor``) the mutant breaks on the
+    scenario of ``g``: a search over runs' histories, asked only of mutants
+    nothing else kills (it cannot go through the original's graph)."""
+    for r in REGISTRY:
+        if r.id not in g.todo:
+            continue
+        for mon in (c for c in r.checks if isinstance(c, Monitor)):
+            bad, _, complete = monitor_search(model_of(g.scenario, profile, mu.name), mon, max_states=g.limit)
+            if bad is not None:
+                run = Run(g.scenario, profile, bad, label=f"counterexample to {r.id}", mutant=mu.name,
+                          extra=violation_extra(r.id, len(bad), "step", r.property))
+                return _found("counterexample", r.id, g, run.to_json())
+            if not complete:
+                raise _Incomplete(f"its search of {g.name}'s histories for {r.id} passed {g.limit:,} pairs")
     return None
 
 
@@ -318,6 +339,7 @@ def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
     evidence: dict[str, tuple[str, int]] = {}
     pending: list[tuple[Ground, Model, Model, frozenset[Group]]] = []
     unfinished: list[str] = []  # scenarios whose kill exploration passed the state limit
+    histories: list[Ground] = []  # scenarios where the mutant's graph differs: ask the history properties there
     for g in ctx.grounds:
         why = _pruned(mu, g.trace)
         if why is not None:
@@ -338,7 +360,16 @@ def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
                 killed = None
             if killed is not None:
                 return {**entry, "verdict": "killed", **killed}
+            histories.append(g)
         pending.append((g, m0, m1, changed))
+    for g in histories:
+        try:
+            killed = monitor_kill(g, mu, ctx.profile)
+        except _Incomplete as exc:
+            unfinished.append(str(exc))
+            killed = None
+        if killed is not None:
+            return {**entry, "verdict": "killed", **killed}
     told: dict[str, Any] | None = None
     for g, m0, m1, changed in pending:
         res = lockstep(m0, m1, changed, g.limit)

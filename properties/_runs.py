@@ -363,10 +363,15 @@ def _run(rd: _Reader, d: Any, path: str, base: Scenario | None) -> Run:
     profile = rd.choice(d, "profile", path, {p: p for p in PROFILE_NAMES})
     sc = dataclasses.replace(sc, options=rd.options(d.get("options", {}), _join(path, "options"), sc.options),
                              bounds=rd.bounds(d.get("bounds", {}), _join(path, "bounds"), sc.bounds))
-    mutant = rd.choice(d, "mutant", path, {mu.name: mu.name for mu in MUTANTS}, None)
+    mutant = rd.get(d, "mutant", path, str, None)
     run = Run(sc, profile, [], label=rd.get(d, "label", path, str, ""), note=rd.get(d, "note", path, str, ""),
               mutant=mutant)
-    m = run.model()
+    try:
+        m = run.model()  # seeded and generated mutants alike (one lookup: _mutants.by_name)
+    except KeyError:
+        known = ", ".join(mu.name for mu in MUTANTS)
+        raise rd.fail(_join(path, "mutant"), f"{shown(mutant)} is no mutant of {profile} (seeded: {known}; "
+                                             "or a generated one, as ipsecmm mutants --generated names them)") from None
     ipath = _join(path, "inputs")
     run.inputs = [input_from_json(m, x, rd, f"{ipath}[{k}]") for k, x in enumerate(rd.get(d, "inputs", path, list))]
     # What the checker records about a run (see Run.violation and _check.violation_extra).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ipsecmm.model import Action, Event, InKind, Input, MInput, Model, World
 from ipsecmm.model._vocab import act_trigger
+from ipsecmm.properties import Run, by_id
+from ipsecmm.properties._registry import Invariant, StepInvariant
 
 
 def act(m: Model, action: Action, sa: str = "", old: str = "", new: str = "", alts: tuple[str, ...] = (), peer: int = 0) -> Input:
@@ -60,3 +62,28 @@ def walk(sc, profile: str, seed: int, steps: int = 40, **bounds):
         inp, w = rng.choice(groups[rng.choice(sorted(groups))])
         inputs.append(inp)
     return Run(sc, profile, inputs, label=f"random walk {seed}")
+
+
+def breaks_at(rid: str, run: Run, n: int) -> bool | None:
+    """Whether step ``n`` of ``run`` (0: its initial state) breaks ``rid``'s
+    invariants: the state it enters, or the step itself (None: the requirement
+    is not an invariant a step can show)."""
+    m = run.model()
+    if n == 0:
+        pre = inp = None
+        post = m.initial()
+    else:
+        pre, inp, _, post = run.replay()[n - 1]
+    answers = []
+    for chk in by_id()[rid].checks:
+        if isinstance(chk, Invariant):
+            answers.append((chk.when is None or bool(chk.when(m, post))) and not chk.then(m, post))
+        elif isinstance(chk, StepInvariant):
+            answers.append(inp is not None and inp.kind in chk.kinds and bool(chk.when(m, pre, inp, post))
+                           and not chk.then(m, pre, inp, post))
+    return any(answers) if answers else None
+
+
+def violates_at_end(rid: str, run: Run) -> bool | None:
+    """Whether the last step of ``run`` breaks ``rid``'s invariants."""
+    return breaks_at(rid, run, len(run.inputs))

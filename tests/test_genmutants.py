@@ -14,14 +14,13 @@ import pytest
 
 from ipsecmm.cli import main
 from ipsecmm.gen._conformance import ReferenceAdapter
-from ipsecmm.gen._diagrams import runs_from_json
 from ipsecmm.model import Model, Role, all_rows, builtin_names, builtin_scenario, get_profile
 from ipsecmm.properties import MUTANTS, Explorer, adequacy, by_id, generate_mutants, lockstep, mutant_by_name
 from ipsecmm.properties._check import model_of, search
 from ipsecmm.properties._genmutants import OPERATORS, from_name, other_reason, trace
 from ipsecmm.properties._lockstep import changed_groups, replay_pair
 from ipsecmm.properties._registry import Capability, Invariant, Response, StepInvariant
-from ipsecmm.properties._runs import Run
+from ipsecmm.properties._runs import Run, RunFileError, _Reader, runs_from_doc
 
 from helpers import violates_at_end
 
@@ -42,6 +41,11 @@ def generated():
 def small():
     """The smallest shipped scenarios, prepared as the full run prepares them."""
     return adequacy.prepare("mm", jobs=1, scenarios=[builtin_scenario(n) for n in SMALL])
+
+
+def runs_from_json(doc):
+    """The runs of a run document as ``ipsecmm check`` saves them (read by its reader)."""
+    return runs_from_doc(doc, _Reader("<committed>", RunFileError))
 
 
 def ground(ctx, name):

@@ -15,6 +15,7 @@ from ipsecmm.properties import MUTANTS, REGISTRY, Checker, Run, by_id, kill
 from ipsecmm.properties._registry import Invariant, StepInvariant
 
 from conftest import ROOT
+from helpers import breaks_at, violates_at_end
 
 # The contract: every ID of shared/requirements.md.
 CATALOGUE = {
@@ -137,31 +138,6 @@ def test_findings_are_exposed_with_runs(matrix):
         broken = v.runs[0].label.rsplit(", ", 1)[1].split()[0]  # "FIND-...: under k=v, INV-AGREE fails"
         found = v.runs[0].violation()
         assert found is not None and found[1].startswith(f"{broken}:" if broken.startswith("LIVE") else f"{broken} fails")
-
-
-def breaks_at(rid: str, run: Run, n: int) -> bool | None:
-    """Whether step ``n`` of ``run`` (0: its initial state) breaks ``rid``'s
-    invariants: the state it enters, or the step itself (None: the requirement
-    is not an invariant a step can show)."""
-    m = run.model()
-    if n == 0:
-        pre = inp = None
-        post = m.initial()
-    else:
-        pre, inp, _, post = run.replay()[n - 1]
-    answers = []
-    for chk in by_id()[rid].checks:
-        if isinstance(chk, Invariant):
-            answers.append((chk.when is None or bool(chk.when(m, post))) and not chk.then(m, post))
-        elif isinstance(chk, StepInvariant):
-            answers.append(inp is not None and inp.kind in chk.kinds and bool(chk.when(m, pre, inp, post))
-                           and not chk.then(m, pre, inp, post))
-    return any(answers) if answers else None
-
-
-def violates_at_end(rid: str, run: Run) -> bool | None:
-    """Whether the last step of ``run`` breaks ``rid``'s invariants."""
-    return breaks_at(rid, run, len(run.inputs))
 
 
 def test_counterexamples_mark_the_step_where_they_fail(matrix):

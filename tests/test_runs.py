@@ -41,7 +41,7 @@ BAD = {
     "no scenario": (lambda d: run0(d).pop("scenario"), "runs[0].scenario: missing required key"),
     "unknown key": (lambda d: run0(d).update(colour="red"), "runs[0].colour: unknown key"),
     "unknown top-level key": (lambda d: d.update(colour="red"), "colour: unknown key"),
-    "unknown mutant": (lambda d: run0(d).update(mutant="no-such-fault"), "runs[0].mutant: no-such-fault is not one of"),
+    "unknown mutant": (lambda d: run0(d).update(mutant="no-such-fault"), "runs[0].mutant: no-such-fault is no mutant of mm"),
     "unknown profile": (lambda d: run0(d).update(profile="ipv9"), "runs[0].profile: ipv9 is not one of"),
     "unknown requirement": (lambda d: d.update(requirement="INV-NOPE"), "requirement: INV-NOPE is not a requirement ID"),
     "unknown status": (lambda d: d.update(status="fine"), "status: fine is not one of"),
