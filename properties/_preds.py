@@ -403,6 +403,59 @@ def applied_once(m: Model, pre: World, inp: Input, post: World) -> bool:
     return True
 
 
+def sent_by(pre: World, inp: Input, post: World, p: int) -> list[Msg]:
+    """The messages peer ``p`` put on the wire in this step, read off its
+    outgoing channel (packed: sends append, a delivery or loss takes one out).
+    Sends lost to a full channel or a dead source address are not seen: they
+    are not observable either."""
+    if inp.kind == InKind.DUPLICATE or inp.kind == InKind.FORGE:
+        return []  # the network's copies and the attacker's messages: nobody sent them
+    before = [x for x in pre.chan[p] if x.kind != Kind.EMPTY]
+    if inp.kind in (InKind.DELIVER, InKind.DROP) and inp.peer == p and inp.idx < len(before):
+        del before[inp.idx]
+    after = [x for x in post.chan[p] if x.kind != Kind.EMPTY]
+    return after[len(before):]
+
+
+def _bare(x: Msg) -> Msg:
+    # A cached answer may go back to the retransmission's source (RFC 7296
+    # 2.11): the addresses are not part of what must repeat.
+    return x._replace(src=NOADDR, dst=NOADDR)
+
+
+def once_start(m: Model, w: World) -> Any:
+    return (None, None, False)
+
+
+def once_update(m: Model, ghost: Any, pre: World, inp: Input, post: World) -> Any:
+    """INV-ONCE's history: per peer, the last answer it put on the wire, and
+    whether some step failed to repeat it.  Independent of the responder's own
+    cache: a responder that forgets to keep its answer still sent it once, and
+    the retransmission shows what it kept."""
+    last = [ghost[0], ghost[1]]
+    bad = ghost[2]
+    msg = delivered(pre, inp)
+    if msg is not None and msg.prot == 1 and msg.resp == 0 and msg.kind != Kind.RR_CHALLENGE:
+        q = 1 - inp.peer
+        prev = last[q]
+        if (prev is not None and prev.mid == msg.mid and prev.kind == msg.kind
+                and pre.peers[q].rsp.st == RState.READY
+                and pre.chan[q][len(pre.chan[q]) - 1].kind == Kind.EMPTY
+                and pre.up >> prev.src & 1 and pre.up >> msg.dst & 1):
+            want = _bare(prev)
+            if not any(_bare(x) == want for x in sent_by(pre, inp, post, q)):
+                bad = True
+    for p in (0, 1):
+        for x in sent_by(pre, inp, post, p):
+            if x.resp == 1 and x.prot == 1 and x.kind != Kind.RR_CHALLENGE:
+                last[p] = x
+    return (last[0], last[1], bad)
+
+
+def once_ok(m: Model, ghost: Any, pre: World, inp: Input, post: World) -> bool:
+    return not ghost[2]
+
+
 def unprotected_step(m: Model, pre: World, inp: Input) -> bool:
     msg = delivered(pre, inp)
     return msg is not None and msg.prot == 0

@@ -392,8 +392,10 @@ REGISTRY: tuple[Requirement, ...] = (
         "INV-ONCE", "RFC 5996 2.1-2.2", "A retransmitted or duplicated request is carried out at most once; the "
         "cached answer is sent again.", "invariant",
         (StepInvariant(P.applied_once, lambda m, pre, inp, post: P.old_request_step(m, pre, inp), DELIVER,
-                       local=False),),
-        property="always: a request that is not the next one changes nothing, and the last one gets its cached answer",
+                       local=False),
+         Monitor(P.once_start, P.once_update, P.once_ok)),
+        property="always: a request that is not the next one changes nothing, and a retransmission of the last one "
+                 "gets again the answer that was put on the wire for it",
     ),
     Requirement(
         "INV-AUTH", "4.1, 14", "A message the IKE_SA does not protect changes nothing.", "invariant",

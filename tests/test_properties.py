@@ -223,3 +223,26 @@ def test_wrong_responders_are_killed_by_the_requirement_that_names_their_mistake
 
     found = {rid for rid, _ in killers(default_scenario(), mutant)}
     assert named <= found, (mutant, found)
+
+
+def test_a_responder_that_forgets_its_answer_fails_inv_once():
+    """INV-ONCE's step check reads the responder's own cache, so a responder
+    that never stores the answer it sent passes it; the history check compares
+    the retransmission's answer with the one that was on the wire."""
+    from ipsecmm.model import all_rows
+    from ipsecmm.properties import killers
+    from ipsecmm.properties._check import model_of, monitor_search
+    from ipsecmm.properties._registry import Monitor
+
+    sc = default_scenario()
+    key = next(k for k, r in all_rows(model_of(sc, "mm")).items()
+               if k.startswith("responder:READY:recv_update#") and r.label.endswith("refuse(FAMILY)"))
+    mutant = f"{key}:drop-write(rsp.cache)"
+    req = by_id()["INV-ONCE"]
+    mon = next(c for c in req.checks if isinstance(c, Monitor))
+    assert monitor_search(model_of(sc, "mm"), mon)[0] is None
+    found, _, complete = monitor_search(model_of(sc, "mm", mutant), mon)
+    assert found is not None and complete
+    kinds = [inp.kind for inp in found]
+    assert kinds.count(InKind.TIMEOUT) == 1 and kinds[-1] == InKind.DELIVER  # the retransmission, answered wrongly
+    assert not killers(sc, mutant, among=["INV-ONCE"])  # the step check alone lets it through
