@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipsecmm.model import Action, Event, InKind, Input, MInput, Model, World
 from ipsecmm.model._vocab import act_trigger
 from ipsecmm.properties import Run, by_id
-from ipsecmm.properties._registry import Invariant, StepInvariant
+from ipsecmm.properties._registry import Capability, Invariant, StepInvariant
 
 
 def act(m: Model, action: Action, sa: str = "", old: str = "", new: str = "", alts: tuple[str, ...] = (), peer: int = 0) -> Input:
@@ -66,7 +66,8 @@ def walk(sc, profile: str, seed: int, steps: int = 40, **bounds):
 
 def breaks_at(rid: str, run: Run, n: int) -> bool | None:
     """Whether step ``n`` of ``run`` (0: its initial state) breaks ``rid``'s
-    invariants: the state it enters, or the step itself (None: the requirement
+    invariants (a capability's every-step conditions included): the state it
+    enters, or the step itself (None: the requirement
     is not an invariant a step can show)."""
     m = run.model()
     if n == 0:
@@ -75,7 +76,8 @@ def breaks_at(rid: str, run: Run, n: int) -> bool | None:
     else:
         pre, inp, _, post = run.replay()[n - 1]
     answers = []
-    for chk in by_id()[rid].checks:
+    checks = [c for chk in by_id()[rid].checks for c in (chk.always if isinstance(chk, Capability) else (chk,))]
+    for chk in checks:
         if isinstance(chk, Invariant):
             answers.append((chk.when is None or bool(chk.when(m, post))) and not chk.then(m, post))
         elif isinstance(chk, StepInvariant):
