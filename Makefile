@@ -48,8 +48,11 @@ vectors: $(STAMP)
 # Judge every generated mutant on every shipped scenario and rewrite the
 # committed result (a test fails when the tables change until then).  Exit 1
 # only means that some mutant survives: the file is written either way.
+# The committed result judges a sample (every EVERY-th mutant); EVERY=1 judges
+# all of them, which takes hours on two cores.
+EVERY ?= 10
 mutants: $(STAMP)
-	$(BIN)/ipsecmm mutants --generated --out properties/mutants.json || [ $$? -eq 1 ]
+	$(BIN)/ipsecmm mutants --generated --every $(EVERY) --out properties/mutants.json || [ $$? -eq 1 ]
 
 # The same run as a test: the committed result must be what the code gives now.
 mutants-check: $(TEST_STAMP)

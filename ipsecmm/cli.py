@@ -451,6 +451,8 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 def cmd_mutants(args: argparse.Namespace) -> int:
     if args.generated:
         return _generated_mutants(args)
+    if args.every != 1:
+        raise UsageError("--every samples the generated mutants: it needs --generated")
     from ipsecmm.properties import MUTANTS, kill, killers
     from ipsecmm.properties._check import _killing_props, holding, model_of
 
@@ -492,7 +494,7 @@ def _generated_mutants(args: argparse.Namespace) -> int:
         raise UsageError("--generated stops at the first kill of each mutant: --all does not apply")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    doc = adequacy.run_all(args.profile, args.jobs, None if args.json else default_progress())
+    doc = adequacy.run_all(args.profile, args.jobs, None if args.json else default_progress(), every=args.every)
     if args.out:
         write_atomic(Path(args.out), adequacy.dumps(doc))
     print(adequacy.dumps(doc) if args.json else adequacy.text(doc), end="")
@@ -587,6 +589,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="with --generated: print the result as one JSON object")
     p.add_argument("--out", metavar="FILE", help="with --generated: also write the JSON result to FILE")
     p.add_argument("--jobs", type=int, default=2, help="with --generated: worker processes (default 2)")
+    p.add_argument("--every", type=integer(1), default=1, metavar="N",
+                   help="with --generated: judge every N-th generated mutant only, a deterministic sample "
+                        "(default 1: all of them; the committed result is a sample, see make mutants)")
     p.set_defaults(func=cmd_mutants)
 
     for register in _EXTRA:
