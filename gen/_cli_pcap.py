@@ -123,6 +123,28 @@ def _run_groups(source: Path, given: Any, seed: int) -> list[Any]:
     return out
 
 
+def source_file(source: Path) -> Path:
+    """``source`` itself when it exists, else the shipped vector file of that
+    name (``mm-default-initiator``, with or without ``.json`` or a leading
+    ``vectors/``), so the documented commands work from any directory."""
+    from ipsecmm.cli import UsageError
+
+    from ._conformance import default_vectors
+
+    try:
+        if source.exists():
+            return source
+    except OSError as exc:
+        raise UsageError(f"{shown(str(source))}: {exc.strerror or exc}") from None
+    if len(source.parts) == 1 or (len(source.parts) == 2 and source.parts[0] == "vectors"):
+        name = source.name if source.suffix == ".json" else source.name + ".json"
+        shipped = default_vectors() / name
+        if shipped.is_file():
+            return shipped
+    raise UsageError(f"{shown(str(source))}: no such file, and no shipped vector file of that name "
+                     f"(ipsecmm vectors writes them; the shipped ones are in {default_vectors()})")
+
+
 def table_path(out: Path) -> Path:
     return out.with_name(out.stem + ".ikev2_decryption_table")
 
@@ -134,12 +156,13 @@ def tshark_command(out: Path, table: list[str]) -> str:
 
 
 def cmd_pcap(args: argparse.Namespace) -> int:
-    from ipsecmm.cli import UsageError, write_atomic
+    from ipsecmm._files import check_output_file
+    from ipsecmm.cli import write_atomic
 
-    if args.out.exists() and args.out.is_dir():
-        raise UsageError(f"--out {args.out}: is a directory")
-    built = build(args.source, args.vector, args.scenario, args.seed)
     table = table_path(args.out)
+    check_output_file(args.out)
+    check_output_file(table, "--out (its key table)")
+    built = build(source_file(args.source), args.vector, args.scenario, args.seed)
     write_atomic(args.out, built.capture)
     write_atomic(table, "".join(row + "\n" for row in built.table))
     runs = f"{built.runs} run{'s' if built.runs != 1 else ''}"

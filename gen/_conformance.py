@@ -202,7 +202,11 @@ def is_vector_file(path: Path) -> bool:
 def vector_files(directory: Path) -> list[Path]:
     """The vector files under ``directory``: those ``is_vector_file`` takes,
     the files the pytest plugin collects (not the coverage report or ITF traces)."""
-    if not directory.is_dir():
+    try:
+        is_dir = directory.is_dir()
+    except OSError as exc:
+        raise VectorFileError(str(directory), "", exc.strerror or str(exc)) from None
+    if not is_dir:
         raise VectorFileError(str(directory), "", "no such directory")
     files = sorted(p for p in directory.rglob("*.json") if p.is_file() and is_vector_file(p))
     if not files:

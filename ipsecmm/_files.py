@@ -36,6 +36,7 @@ File names made from names users give (scenario names, run files) go through
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -143,6 +144,32 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_output_file(path: Path, option: str = "--out") -> None:
+    """Refuse, before any work, an output file that cannot be written: a
+    directory, a parent that is a file, a place that takes no new file, a
+    name longer than the file system takes.  Raises ``OutputError`` naming
+    the option and the path, worded as :class:`Output` words its own."""
+    where = f"{option} {_shown(path)}"
+    try:
+        if path.is_dir():
+            raise OutputError(f"{where}: is a directory")
+        for up in path.parents:
+            if up.exists():
+                if not up.is_dir():
+                    raise OutputError(f"{where}: {_shown(up)} is not a directory")
+                break
+        if len(path.name.encode("utf-8", "surrogateescape")) > 255:
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+        if path.parent.is_dir():
+            fd, tmp = _temporary(path.parent)  # the only sure test that the place takes a new file
+            os.close(fd)
+            tmp.unlink()
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise OutputError(f"{where}: cannot use it ({exc.strerror})") from None
+        raise OutputError(f"{where}: cannot create {_shown(path)} ({exc.strerror or exc})") from None
 
 
 def _check_relative(rel: str) -> tuple[str, ...]:

@@ -102,15 +102,18 @@ def scenario_arg(text: str) -> str:
     """An argparse type for ``--scenario``: a scenario file, or the name of a
     built-in scenario (``failover``), so that the documented commands work
     from any directory.  An existing file wins over a built-in name."""
-    if Path(text).exists() or text in builtin_names():
-        return text
+    try:
+        if Path(text).exists() or text in builtin_names():
+            return text
+    except OSError as exc:  # a name the file system cannot even look up
+        raise argparse.ArgumentTypeError(f"{shown(text)}: {exc.strerror or exc}") from None
     raise argparse.ArgumentTypeError(
         f"{shown(text)}: no such file, and no built-in scenario of that name (built-in: {', '.join(builtin_names())})")
 
 
 def read_scenario(ref: str) -> Scenario:
     """The scenario ``--scenario ref`` names (see ``scenario_arg``)."""
-    if not Path(ref).exists() and ref in builtin_names():
+    if ref in builtin_names() and not Path(ref).exists():
         return builtin_scenario(ref)
     return load_scenario(ref)
 
@@ -629,6 +632,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (ScenarioError, OutputError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A path the user gave that the system refuses (too long, a file where
+        # a directory should be, no permission) at a point no check foresaw:
+        # still one line that names it, not a traceback.
+        where = f"{shown(str(exc.filename))}: " if exc.filename is not None else ""
+        print(f"{prog}: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return 0

@@ -248,6 +248,36 @@ def test_scenario_by_built_in_name_from_any_directory(tmp_path, monkeypatch, cap
     assert "built-in: " + ", ".join(builtin_names()) in line
 
 
+LONG = "x" * 300
+
+
+@pytest.mark.parametrize("argv", [
+    ["explore", "--scenario", LONG],
+    ["explore", "--scenario", f"/tmp/{LONG}/a.toml"],
+    ["simulate", "--scenario", LONG],
+    ["explain", "INV-RR", "--scenario", LONG],
+    ["vectors", "--profile", "ikev2", "--scenario", LONG, "--out", "v"],
+    ["conformance", "--vectors", LONG],
+    ["pcap", LONG, "--out", "x.pcap"],
+], ids=lambda v: " ".join(a if len(a) < 20 else "LONG" for a in v))
+def test_a_path_the_system_cannot_look_up_is_one_line(argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    line = _one_line(capsys, argv[0])
+    assert "File name too long" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pcap_finds_a_shipped_vector_file_by_name_from_any_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for source in ("vectors/mm-default-initiator.json", "mm-default-initiator"):
+        assert main(["pcap", source, "--out", "v.pcap"]) == 0
+        assert capsys.readouterr().out.startswith("wrote v.pcap (")
+        assert (tmp_path / "v.pcap").read_bytes()[:4] in (bytes.fromhex("a1b2c3d4"), bytes.fromhex("d4c3b2a1"))
+    assert main(["pcap", "vectors/nope.json", "--out", "v.pcap"]) == 2
+    assert "vectors/nope.json: no such file, and no shipped vector file of that name" in _one_line(capsys, "pcap")
+
+
 def test_the_repeatable_scenario_of_vectors_takes_names(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["vectors", "--scenario", "fallback", "--scenario", "fallback", "--out", "out"]) == 2

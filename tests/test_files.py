@@ -155,7 +155,7 @@ def test_a_manifest_cannot_make_a_command_remove_files_outside_its_directory(tmp
 @pytest.fixture
 def no_work(monkeypatch) -> None:
     """Every command's work, replaced by a failure: a path error must come first."""
-    from ipsecmm.gen import _diagrams, _report, _vectors
+    from ipsecmm.gen import _cli_pcap, _diagrams, _report, _vectors
     from ipsecmm.properties import Checker
 
     def started(*args: object, **kwargs: object) -> None:
@@ -165,6 +165,7 @@ def no_work(monkeypatch) -> None:
     monkeypatch.setattr(_diagrams, "standard_drawings", started)
     monkeypatch.setattr(_report, "run_check", started)
     monkeypatch.setattr(Checker, "run", started)
+    monkeypatch.setattr(_cli_pcap, "build", started)
 
 
 LONG = "a" * 300
@@ -180,6 +181,9 @@ LONG = "a" * 300
     (["check", "--runs", "FILE"], "--runs FILE: not a directory"),
     (["report", "--out", "FILE"], "--out FILE: not a directory"),
     (["report", "--out", "FILE/sub/deeper"], "--out FILE/sub/deeper: FILE is not a directory"),
+    (["pcap", "mm-default-initiator", "--out", "FILE/x.pcap"], "--out FILE/x.pcap: FILE is not a directory"),
+    (["pcap", "mm-default-initiator", "--out", "/proc/x.pcap"], "--out /proc/x.pcap: cannot create /proc/x.pcap"),
+    (["pcap", "mm-default-initiator", "--out", f"T/{LONG}.pcap"], "(File name too long)"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_output_paths_are_checked_before_the_work(argv, problem, tmp_path, capsys, no_work):
     if argv[-1].startswith("/proc/") and not Path("/proc/self").exists():
