@@ -432,6 +432,8 @@ def once_update(m: Model, ghost: Any, pre: World, inp: Input, post: World) -> An
     whether some step failed to repeat it.  Independent of the responder's own
     cache: a responder that forgets to keep its answer still sent it once, and
     the retransmission shows what it kept."""
+    if pre.chan is post.chan:
+        return ghost  # nothing sent, nothing delivered: most steps (the ghost stays the same object)
     last = [ghost[0], ghost[1]]
     bad = ghost[2]
     msg = delivered(pre, inp)
@@ -446,9 +448,13 @@ def once_update(m: Model, ghost: Any, pre: World, inp: Input, post: World) -> An
             if not any(_bare(x) == want for x in sent_by(pre, inp, post, q)):
                 bad = True
     for p in (0, 1):
+        if pre.chan[p] is post.chan[p]:
+            continue
         for x in sent_by(pre, inp, post, p):
             if x.resp == 1 and x.prot == 1 and x.kind != Kind.RR_CHALLENGE:
                 last[p] = x
+    if last[0] is ghost[0] and last[1] is ghost[1] and bad == ghost[2]:
+        return ghost
     return (last[0], last[1], bad)
 
 
