@@ -184,6 +184,7 @@ class Replay:
         self.result = Result()
         self.fired: list[tuple[int, Role, Row | None, int, int]] = []
         self.seen: set[tuple[int, bool, int]] = set()  # (sender, response, mid) replayed
+        self.first_dst: dict[tuple[int, int], str] = {}  # (sender, mid) -> where the request first went
         self.skipped_mids: set[tuple[int, int]] = set()  # (requester, mid) of exchanges outside the model
         # CHILD_SAs of the capture alive at once: a rekey adds one until the
         # Delete of the one it replaced, which is therefore not a user's DELETE
@@ -335,6 +336,14 @@ class Replay:
             self.seen.add((int(sender), False, h.mid))
             if sender != Peer.I:
                 raise _Departure(f"{label}: the model's responder starts no exchange")
+            first = self.first_dst.setdefault((int(sender), h.mid), pk.dst)
+            if again and first != pk.dst:
+                # A copy may leave from a newer address (RFC 4555 3.5), but the
+                # model never sends one to another responder address.
+                self.fail(f"{label}\n  ✗ departs from the model: message ID {h.mid} again, to {pk.dst} where its "
+                          f"first copy went to {first}: several paths tested with one request (RFC 4555 3.7, "
+                          f"3.10); the model's requests and their copies go to the IKE_SA's responder address only")
+                return False
             if again:
                 self.step(Input(InKind.TIMEOUT, 0), "a retransmission")
                 how = "I's retransmission timer"

@@ -51,7 +51,7 @@ def test_every_committed_capture_gets_its_documented_verdict(capsys, capture):
     if case.status == 0:
         assert out.rstrip().endswith("the capture is a run of the model")
     else:
-        assert replay.departs_at(out) == case.frame
+        assert replay.departs_at(out) is not None and case.why in out
         assert out.rstrip().endswith("the capture is NOT a run of the model")
 
 
@@ -66,16 +66,15 @@ def test_the_linkdown_capture_has_both_peers_rekey(capsys):
     assert "MOBIKE_ADDITIONAL mid=7 sa=ike {}" in out
 
 
-@pytest.mark.parametrize("name,expected", [
+@pytest.mark.parametrize("name,frame", [("v6", 13), ("paths", 14)])
+def test_the_documented_departures_are_where_the_model_probes_one_pair(capsys, name, frame):
     # the model probes the IKE_SA's responder address only (docs/interop.md)
-    ("v6", "the model sends PROBE mid=3 [2001:db8:2::10→203.0.113.1]"),
-    ("paths", "after I's retransmission timer the model sends PROBE mid=3 [198.51.100.10→203.0.113.1]"),
-])
-def test_the_documented_departures_are_where_the_model_probes_one_pair(capsys, name, expected):
     capture = HERE / f"ss-{name}.pcap"
     keys, case = CAPTURES[capture]
     rc, out, _ = trace(capsys, capture, keys, "--scenario", case.scenario)
-    assert rc == 1 and expected in out
+    assert rc == 1 and replay.departs_at(out) == frame and case.why in out
+    if name == "paths":
+        assert "message ID 3 again, to 198.51.100.1 where its first copy went to 203.0.113.1" in out
 
 
 def test_the_shared_capture_fires_rfc_4555_rows(capsys):

@@ -25,15 +25,17 @@ class Case(NamedTuple):
     scenario: str
     #: ipsecmm trace's exit status under mobike: 0 a run of the model, 1 a departure
     status: int
-    #: for a departure, the frame where it departs (docs/interop.md says why)
-    frame: int | None = None
+    #: for a departure, what the departure line says (docs/interop.md says why)
+    why: str = ""
 
 
+#: the departures do not name a frame: where charon's first answer lands among
+#: its probes of several paths varies from run to run
 EXPECTED = {
     "addrdel": Case("strongswan", 0),
     "linkdown": Case("strongswan", 0),
-    "v6": Case(str(PATHS), 1, 13),
-    "paths": Case(str(PATHS), 1, 14),
+    "v6": Case(str(PATHS), 1, "the model sends PROBE mid=3 [2001:db8:2::10→203.0.113.1]"),
+    "paths": Case(str(PATHS), 1, "several paths tested with one request"),
 }
 
 
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         found += 1
         rc, text = replay(pcap, pcap.with_suffix(".ikev2_decryption_table"), case)
         at = departs_at(text) if rc == 1 else None
-        ok = rc == case.status and at == case.frame
+        ok = rc == case.status and (rc != 1 or (at is not None and case.why in text))
         bad += not ok
         said = "a run of mobike" if rc == 0 else f"departs at frame {at}" if rc == 1 else "bad input"
         print(f"{'ok  ' if ok else 'FAIL'} {pcap.name}: {said}" + ("" if ok else f"; expected {case}"))
