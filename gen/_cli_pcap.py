@@ -43,6 +43,7 @@ def build(source: Path, vector: str | None = None, scenario: str | None = None, 
     from ipsecmm.wire import WireError
 
     given = read_scenario(scenario) if scenario else None  # a bad scenario is reported before anything is read
+    source = source_file(source)
 
     from ._conformance import is_vector_file
 
@@ -162,7 +163,7 @@ def cmd_pcap(args: argparse.Namespace) -> int:
     table = table_path(args.out)
     check_output_file(args.out)
     check_output_file(table, "--out (its key table)")
-    built = build(source_file(args.source), args.vector, args.scenario, args.seed)
+    built = build(args.source, args.vector, args.scenario, args.seed)
     write_atomic(args.out, built.capture)
     write_atomic(table, "".join(row + "\n" for row in built.table))
     runs = f"{built.runs} run{'s' if built.runs != 1 else ''}"
