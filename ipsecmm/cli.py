@@ -494,6 +494,10 @@ def _generated_mutants(args: argparse.Namespace) -> int:
         raise UsageError("--generated stops at the first kill of each mutant: --all does not apply")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.out:
+        from ipsecmm._files import check_output_file
+
+        check_output_file(Path(args.out))  # before hours of work, not after
     doc = adequacy.run_all(args.profile, args.jobs, None if args.json else default_progress(), every=args.every)
     if args.out:
         write_atomic(Path(args.out), adequacy.dumps(doc))
@@ -633,6 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, OutputError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head; an OSError, so caught first
+        return 0
     except OSError as exc:
         # A path the user gave that the system refuses (too long, a file where
         # a directory should be, no permission) at a point no check foresaw:
@@ -640,8 +646,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{shown(str(exc.filename))}: " if exc.filename is not None else ""
         print(f"{prog}: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

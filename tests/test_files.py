@@ -156,7 +156,7 @@ def test_a_manifest_cannot_make_a_command_remove_files_outside_its_directory(tmp
 def no_work(monkeypatch) -> None:
     """Every command's work, replaced by a failure: a path error must come first."""
     from ipsecmm.gen import _cli_pcap, _diagrams, _report, _vectors
-    from ipsecmm.properties import Checker
+    from ipsecmm.properties import Checker, adequacy
 
     def started(*args: object, **kwargs: object) -> None:
         raise AssertionError("the work started before the output path was checked")
@@ -166,6 +166,7 @@ def no_work(monkeypatch) -> None:
     monkeypatch.setattr(_report, "run_check", started)
     monkeypatch.setattr(Checker, "run", started)
     monkeypatch.setattr(_cli_pcap, "build", started)
+    monkeypatch.setattr(adequacy, "run_all", started)
 
 
 LONG = "a" * 300
@@ -182,6 +183,7 @@ LONG = "a" * 300
     (["report", "--out", "FILE"], "--out FILE: not a directory"),
     (["report", "--out", "FILE/sub/deeper"], "--out FILE/sub/deeper: FILE is not a directory"),
     (["pcap", "mm-default-initiator", "--out", "FILE/x.pcap"], "--out FILE/x.pcap: FILE is not a directory"),
+    (["mutants", "--generated", "--out", "FILE/m.json"], "--out FILE/m.json: FILE is not a directory"),
     (["pcap", "mm-default-initiator", "--out", "/proc/x.pcap"], "--out /proc/x.pcap: cannot create /proc/x.pcap"),
     (["pcap", "mm-default-initiator", "--out", f"T/{LONG}.pcap"], "(File name too long)"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
