@@ -253,22 +253,36 @@ def one_line_error(exc: BaseException, source: str) -> str | None:
     return None
 
 
-def check_scenario(data: bytes, path: Path, tally: Tally) -> None:
-    from ipsecmm.model import PROFILE_NAMES, Model, ScenarioError, get_profile, load_scenario
+_MISSING = object()
 
+
+def read_or_tally(data: bytes, path: Path, tally: Tally, read: Callable[[Path], Any],
+                  refusal: type[BaseException]) -> Any:
+    """Write ``data`` to ``path`` and read it with ``read``: the reader's own
+    error is a refusal (checked for one line naming the file), anything else
+    a failure.  Returns what was read, or ``_MISSING``."""
     path.write_bytes(data)
     tally.inputs += 1
     try:
-        sc = load_scenario(path)
-    except ScenarioError as exc:
+        got = read(path)
+    except refusal as exc:
         tally.refuse(exc, str(path), data)
-        return
+        return _MISSING
     except BaseException as exc:  # anything else is what we are looking for
         if isinstance(exc, KeyboardInterrupt):
             raise
         tally.fail(describe(exc), data)
-        return
+        return _MISSING
     tally.loaded += 1
+    return got
+
+
+def check_scenario(data: bytes, path: Path, tally: Tally) -> None:
+    from ipsecmm.model import PROFILE_NAMES, Model, ScenarioError, get_profile, load_scenario
+
+    sc = read_or_tally(data, path, tally, load_scenario, ScenarioError)
+    if sc is _MISSING:
+        return
     try:  # an accepted scenario must give a model that runs
         for p in PROFILE_NAMES:
             m = Model(sc, get_profile(p, sc.options))
@@ -282,20 +296,9 @@ def check_scenario(data: bytes, path: Path, tally: Tally) -> None:
 def check_vector(data: bytes, path: Path, tally: Tally) -> None:
     from ipsecmm.gen._conformance import ReferenceAdapter, VectorFileError, is_vector_file, load_file, run_case
 
-    path.write_bytes(data)
-    tally.inputs += 1
-    try:
-        is_vector_file(path)
-        cases = load_file(path)
-    except VectorFileError as exc:
-        tally.refuse(exc, str(path), data)
+    cases = read_or_tally(data, path, tally, lambda p: (is_vector_file(p), load_file(p))[1], VectorFileError)
+    if cases is _MISSING:
         return
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        tally.fail(describe(exc), data)
-        return
-    tally.loaded += 1
     adapter = ReferenceAdapter()
     for case in cases:  # a loaded vector may fail the reference, but never make an adapter raise
         try:
@@ -312,19 +315,9 @@ def check_run(data: bytes, path: Path, tally: Tally) -> None:
     from ipsecmm.gen import _diagrams as D
     from ipsecmm.properties._runs import RunFileError, load_runs
 
-    path.write_bytes(data)
-    tally.inputs += 1
-    try:
-        runs = load_runs(path)
-    except RunFileError as exc:
-        tally.refuse(exc, str(path), data)
+    runs = read_or_tally(data, path, tally, load_runs, RunFileError)
+    if runs is _MISSING:
         return
-    except BaseException as exc:
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        tally.fail(describe(exc), data)
-        return
-    tally.loaded += 1
     try:  # what diagrams --run does with a run, short of exploring its whole state graph
         for k, run in enumerate(runs):
             run.table()
