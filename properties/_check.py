@@ -24,6 +24,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol, TextIO, runtime_checkable
 
 from ipsecmm.model import (
@@ -170,6 +171,11 @@ class Known(Protocol):
 
     def edge(self, w: World, inp: Input, w2: World) -> bool: ...
 
+    def loops(self, w: World) -> bool:
+        """Whether the steps of ``w`` that leave it as it was are the
+        original's (see ``StepInvariant.loops``)."""
+        ...
+
 
 class _Hooks:
     """What the main exploration watches: invariants, step invariants and
@@ -199,6 +205,8 @@ class _Hooks:
         self._global: list[tuple[tuple[str, int], Invariant]] = []
         self._state_memo: dict[Any, Any] = {}
         self._edge_memo: dict[Any, Any] = {}
+        self._loops: list[tuple[tuple[str, int], StepInvariant]] = []
+        self._loop_memo: dict[Any, Any] = {}
 
     def prepare(self) -> None:
         self._by_kind = {int(k): [((n, i), p) for n, i, p in self.step_props if k in p.kinds] for k in InKind}
@@ -207,6 +215,7 @@ class _Hooks:
         self._goals = [((n, i), g) for n, i, g in self.goals]
         self._local = [((n, i), inv) for n, i, inv in self.state_props if inv.local]
         self._global = [((n, i), inv) for n, i, inv in self.state_props if not inv.local]
+        self._loops = [((n, i), p) for n, i, p in self.step_props if p.loops is not None]
 
     def _eval(self, inv: Invariant, w: World) -> tuple[bool, bool]:
         m = self.m
@@ -221,7 +230,32 @@ class _Hooks:
             if self.stop:
                 raise StopSearch
 
+    def _on_loops(self, j: int, w: World) -> None:
+        """The steps of ``w`` that leave it as it was (see
+        ``StepInvariant.loops``), judged once per distinct pair of peer
+        records, working addresses and request budget (what they read)."""
+        m = self.m
+        a, b = w.peers
+        mk = (id(a), id(b), w.up, w.used.requests)
+        hit = self._loop_memo.get(mk)
+        if hit is not None and hit[0] is a and hit[1] is b:
+            res = hit[2]
+        else:
+            res = []
+            for key, sinv in self._loops:
+                assert sinv.loops is not None
+                res += [(key, inp, bool(sinv.then(m, w, inp, w))) for inp in sinv.loops(m, w)]
+            self._loop_memo[mk] = (a, b, res)
+        for key, inp, ok in res:
+            if key not in self.violation:
+                self._record(key, True, ok, partial(self._run_then, j, inp))
+
+    def _run_then(self, j: int, inp: Input) -> list[Input]:
+        return [*self.ex.run_to(j), inp]
+
     def on_state(self, j: int, w: World) -> None:
+        if self._loops and not (self.known is not None and self.known.loops(w)):
+            self._on_loops(j, w)
         if self.known is not None and self.known.state(w):
             for f in self.extra_state:
                 f(j, w)

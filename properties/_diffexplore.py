@@ -197,6 +197,7 @@ class DiffExplorer(Explorer):
         self.known = self
         self._state_known = False
         self._edge_known = False
+        self._loops_known = False
 
     # Known: answers for the state or step being handed to the hooks.
     def state(self, w: World) -> bool:
@@ -204,6 +205,9 @@ class DiffExplorer(Explorer):
 
     def edge(self, w: World, inp: Input, w2: World) -> bool:
         return self._edge_known
+
+    def loops(self, w: World) -> bool:
+        return self._loops_known
 
     def run(self, on_state: StateHook | None = None, on_edge: EdgeHook | None = None) -> ExploreStats:
         m, g = self.model, self.g
@@ -226,6 +230,7 @@ class DiffExplorer(Explorer):
         try:
             if on_state and (r0 < 0 or r0 in watched):
                 self._state_known = r0 >= 0
+                self._loops_known = r0 >= 0 and r0 not in hot
                 on_state(0, worlds[0])
             frontier = [0]
             depth = 0
@@ -263,6 +268,7 @@ class DiffExplorer(Explorer):
                             nxt.append(j)
                             if on_state and (rj < 0 or rj in watched):
                                 self._state_known = rj >= 0
+                                self._loops_known = rj >= 0 and rj not in hot
                                 on_state(j, w2)
                             if self.max_states is not None and len(worlds) >= self.max_states:
                                 raise _Limit

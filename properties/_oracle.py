@@ -202,6 +202,47 @@ def judge(m: Model, view: PeerState, ask: Ask, up: Any = None) -> Judgement:
     return Judgement(Reason.OK, verify)
 
 
+#: The extension's requests that change a named SA's addresses or alternates.
+_EXPLICIT = (Kind.ADD, Kind.REMOVE, Kind.SET_ALT)
+
+
+def judge_local(m: Model, view: PeerState, me: int, action: Action, sa: int, new: int | None,
+                working: frozenset[int]) -> Reason:
+    """What initiator ``me`` holding ``view``, whose working addresses are
+    ``working``, must do itself with a user's ``action`` before anything goes
+    on the wire: OK when the request is to be sent, else the first of its own
+    checks that fails.
+
+    1. A request needs a working address to leave from (NO_SOURCE).  MOBIKE's
+       update and its probe leave from the very address they are about (RFC
+       4555 3.5, 3.7); any other request may leave from any address of the
+       initiator's that works, since the answer returns to the source (RFC
+       7296 2.11).  It comes first: without it nothing reaches the peer,
+       whatever the request says.
+    2. A change of a named SA's addresses or alternates (the extension's
+       ADD, REMOVE and SET_ALT, and its UPDATE too where local policy keeps
+       inactive SAs from moving) is only for an active SA (draft 8), and the
+       initiator knows its own interfaces: an SA it holds none of whose own
+       current addresses works is cut off, so it says INACTIVE_SA without
+       asking.  MOBIKE's requests name no SA, and an SA the initiator does not
+       hold is the responder's to refuse (UNKNOWN_SA)."""
+    kind = m.prof.wire.get(action)
+    if kind is None:
+        return Reason.OK
+    if kind in (Kind.MOBIKE_UPDATE, Kind.PROBE):
+        if new not in working:
+            return Reason.NO_SOURCE
+    elif not working:
+        return Reason.NO_SOURCE
+    explicit = kind in _EXPLICIT or (kind == Kind.UPDATE and m.opts.inactive_update == "refuse")
+    if explicit and 0 <= sa < len(m.sc.slots):
+        e = view.sad[sa]
+        held = int(e.state) in (SAState.ACTIVE, SAState.INACTIVE)
+        if held and not members(_side(e, me)[0]) & working:
+            return Reason.INACTIVE_SA
+    return Reason.OK
+
+
 def in_force(m: Model, w: Any, ask: Ask) -> bool:
     """Is the effect of an accepted ``ask`` in both peers' SADs?"""
     k = ask.sa

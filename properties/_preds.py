@@ -532,6 +532,61 @@ def reasons_precise(m: Model, pre: World, inp: Input, post: World) -> bool:
     return want is None or int(d.answer.reason) == int(want)
 
 
+def user_act(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """A user asks an idle initiator for something (whether or not a
+    request goes out)."""
+    return inp.kind == InKind.ACT and inp.act is not None and pre.peers[inp.peer].ini.st == IState.IDLE
+
+
+def _local_expected(m: Model, w: World, inp: Input) -> Reason:
+    a = inp.act
+    assert a is not None
+    p = inp.peer
+    new = None if int(a.new) == NOADDR else int(a.new)
+    return O.judge_local(m, w.peers[p], p, Action(a.trigger.value), int(a.sa), new, O.members(w.up & m.owned[p]))
+
+
+def unchanged(*kinds: InKind) -> Any:
+    """The inputs of those kinds that leave a world as it was: the state
+    graph has no edge for them (see ``StepInvariant.loops``), yet something
+    happened (a user heard a refusal, a failure report was ignored)."""
+    wanted = frozenset(kinds)
+
+    def loops(m: Model, w: World) -> list[Input]:
+        res = []
+        for inp in m.inputs(w):
+            if inp.kind in wanted:
+                w2 = m.step(w, inp, None, Model.fire_cached)
+                if w2 is None or w2 == w:
+                    res.append(inp)
+        return res
+
+    return loops
+
+
+#: An initiator's own refusals of its user's requests.
+local_refusals = unchanged(InKind.ACT)
+#: Failure reports that change nothing.
+ignored_reports = unchanged(InKind.PATH_DEAD)
+
+
+def local_reasons_precise(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """MOB-REASON for the initiator's own refusals: it sends the user's
+    request exactly when the oracle's local checks pass, and otherwise says
+    the reason of the first that fails (reported to the user, not on the
+    wire)."""
+    want = _local_expected(m, pre, inp)
+    p = inp.peer
+    if post.peers[p].ini.st == IState.WAIT:
+        return want == Reason.OK
+    events: list[Any] = []
+    after = m.step(pre, inp, events)
+    if after is not None and after.peers[p].ini.st == IState.WAIT:
+        return want == Reason.OK
+    said = [int(e.reason) for e in events if e.what == "refuse" and e.peer == p]
+    return want != Reason.OK and said == [int(want)]
+
+
 def check_answered(m: Model, pre: World, inp: Input, post: World) -> bool:
     """A responder answers a check-only question of the user's (in mm a
     CHECK_* request; in another profile whatever the question became)."""
@@ -709,6 +764,32 @@ def was_active(m: Model, pre: World, inp: Input, post: World) -> bool:
     assert app is not None
     k = slot_of(m, app.msg.sa)
     return k != NOSA and pre.peers[app.peer].sad[k].state == SAState.ACTIVE
+
+
+def failure_report(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """A peer learns that addresses of the other stopped working."""
+    return inp.kind == InKind.PATH_DEAD
+
+
+def cut_off_handled(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-ACTIVE-ONLY, the other half: an active SA that a failure report
+    cuts off (its traffic goes only to addresses now reported dead; with the
+    option failover="any", to any of them) does not stay active sending
+    there.  It either moves its traffic off those addresses (to an
+    alternate, draft 5.4, which may itself prove dead later: it has not
+    been tried) or stops being active (draft 8), and then address actions on
+    it are refused."""
+    p = inp.peer
+    dead = m.owned[1 - p] & ~pre.up
+    for k in range(m.n_slots):
+        e, e2 = pre.peers[p].sad[k], post.peers[p].sad[k]
+        hit = int(e.out) & dead
+        cut = hit == int(e.out) if m.opts.failover == "all" else hit != 0
+        if int(e.state) != SAState.ACTIVE or not int(e.out) or not cut:
+            continue
+        if int(e2.state) == SAState.ACTIVE and (not int(e2.out) or int(e2.out) & hit):
+            return False
+    return True
 
 
 def side_changes(m: Model, pre: World, inp: Input, post: World) -> bool:

@@ -48,6 +48,11 @@ class StepInvariant:
     #: reads only the peers' records, the delivered message and the working
     #: addresses of the step (not the channels afterwards)
     local: bool = True
+    #: the inputs of a state whose step leaves it as it was, yet is one this
+    #: property judges (an initiator's own refusal: the user hears a reason,
+    #: the world does not change).  The state graph has no edge for them, so
+    #: the explorer's hooks try them from every state.
+    loops: Callable[[Model, World], list[Input]] | None = None
 
 
 @dataclass(frozen=True)
@@ -200,11 +205,13 @@ REGISTRY: tuple[Requirement, ...] = (
     Requirement(
         "MOB-REASON", "10.1.2, 4.2", "A refused address request says which check failed (SPD, local policy, "
         "PAD, unknown or inactive SA, last address...), as an oracle written from the draft's checks judges it.", "invariant",
-        (StepInvariant(P.reasons_precise, P.address_refusal_step, DECIDED),),
+        (StepInvariant(P.reasons_precise, P.address_refusal_step, DECIDED),
+         StepInvariant(P.local_reasons_precise, P.user_act, frozenset({InKind.ACT}), loops=P.local_refusals)),
         profiles=("mobike", "mm"),
         note="ikev2 has no address requests to refuse: not applicable.",
         property="always: when a responder refuses an address request, the wire reason is the check that the "
-                 "independent oracle (properties/_oracle.py) says fails first",
+                 "independent oracle (properties/_oracle.py) says fails first; an initiator refuses a user's request "
+                 "itself exactly when the oracle's local checks fail, with the first failing one's reason",
     ),
     Requirement(
         "MOB-SINGLE-EXCHANGE", "10.1.2, 10.1.1", "Moving an SA to a new address takes one request/response "
@@ -335,10 +342,12 @@ REGISTRY: tuple[Requirement, ...] = (
     ),
     Requirement(
         "SCN-ACTIVE-ONLY", "8", "Address actions on an SA that is not active are refused.", "invariant",
-        (StepInvariant(P.was_active, P.multihoming_applied, DELIVER),),
+        (StepInvariant(P.was_active, P.multihoming_applied, DELIVER),
+         StepInvariant(P.cut_off_handled, P.failure_report, frozenset({InKind.PATH_DEAD}), loops=P.ignored_reports)),
         note="By default UPDATE revives an inactive SA (docs/model.md, reading R5); "
              "with inactive_update=refuse it is covered too.",
-        property="always: a responder carrying out ADD, REMOVE or alternates found the SA active",
+        property="always: a responder carrying out ADD, REMOVE or alternates found the SA active; an active SA "
+                 "that a failure report cuts off moves its traffic off the dead addresses or stops being active",
     ),
     Requirement(
         "SCN-OWNER-DECIDES", "8, 10.3.1", "Only the owner of an address adds, removes or replaces it; the other "

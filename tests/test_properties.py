@@ -246,3 +246,40 @@ def test_a_responder_that_forgets_its_answer_fails_inv_once():
     kinds = [inp.kind for inp in found]
     assert kinds.count(InKind.TIMEOUT) == 1 and kinds[-1] == InKind.DELIVER  # the retransmission, answered wrongly
     assert not killers(sc, mutant, among=["INV-ONCE"])  # the step check alone lets it through
+
+
+def test_an_initiator_that_gives_the_wrong_reason_for_its_own_refusal_fails_mob_reason():
+    """The initiator's own refusals change no state, so the state graph has
+    no edge for them; MOB-REASON still judges them (StepInvariant.loops)
+    against the oracle's local checks: with no working address at all,
+    NO_SOURCE comes first, and a request the checks pass must go out."""
+    from ipsecmm.model import Reason
+    from ipsecmm.properties import kill
+
+    sc = builtin_scenario("stranded")
+    assert kill(sc, None, among=["MOB-REASON"]) is None  # the original meets it
+    rid, run = kill(sc, "initiator:IDLE:act_add#0:swap-next", among=["MOB-REASON"])
+    assert rid == "MOB-REASON" and [i.kind for i in run.inputs] == [InKind.LOSE, InKind.ACT]
+    pre, _, events, post = run.replay()[-1]
+    assert pre == post and [e.reason for e in events if e.what == "refuse"] == [Reason.INACTIVE_SA]
+    assert violates_at_end("MOB-REASON", run)
+    # a missing send row: the request the oracle passes is refused instead
+    rid, run = kill(builtin_scenario("fallback"), "initiator:IDLE:act_delete#1:delete", among=["MOB-REASON"])
+    assert rid == "MOB-REASON" and [i.kind for i in run.inputs] == [InKind.ACT]
+    assert violates_at_end("MOB-REASON", run)
+
+
+def test_a_responder_that_ignores_a_failure_report_fails_scn_active_only():
+    """A responder that keeps an SA active while every address it sends to
+    is reported dead (here: during a return routability check) would accept
+    multihoming on it; the failure report changes nothing, so the state
+    graph has no edge for it either."""
+    from ipsecmm.properties import kill
+
+    sc = default_scenario()
+    assert kill(sc, None, among=["SCN-ACTIVE-ONLY"]) is None
+    rid, run = kill(sc, "responder:RR_WAIT:path_dead#1:delete", among=["SCN-ACTIVE-ONLY"])
+    assert rid == "SCN-ACTIVE-ONLY" and run.inputs[-1].kind == InKind.PATH_DEAD
+    pre, _, _, post = run.replay()[-1]
+    assert pre == post
+    assert violates_at_end("SCN-ACTIVE-ONLY", run)
