@@ -11,9 +11,12 @@ one of:
     whose goal the scenario's own exploration reaches (a goal the mutant never
     reaches: the original's witness is kept), or a history property
     (``Monitor``, searched last: only for mutants nothing else kills).  Requirements the
-    original itself does not meet on a scenario are not asked there; those
-    with their own search plans (other scenarios or bounds) are not asked at
-    all.  The killing requirement, the scenario and the run are kept.
+    original itself does not meet on a scenario are not asked there.  A
+    capability with a search plan of its own (other bounds, fewer actions,
+    another scenario) or a first step to reach is asked on a *plan ground*:
+    the scenario its plan makes of the default one (or of the plan's own),
+    traced and judged like the shipped ones.  The killing requirement, the
+    scenario and the run are kept.
 *equivalent*
     on every shipped scenario the mutant behaves as the original does, by one
     of three arguments, cheapest first:
@@ -30,9 +33,11 @@ one of:
        no observable difference in any reachable product state.
 
     When the machine steps give the same results but other events (an
-    initiator's local refusal with another reason), the state graphs are the
-    same, so no requirement can kill the mutant on that scenario: only the
-    lockstep exploration runs there.  (These arguments assume what holds of the
+    initiator's own refusal with another reason), the state graphs are the
+    same, and only a step invariant that judges such steps
+    (``StepInvariant.loops``, MOB-REASON's local reasons) can kill the
+    mutant: it is asked at the worlds where those steps occur, then the
+    lockstep exploration runs.  (These arguments assume what holds of the
     registry: requirements are predicates over worlds and steps, and never
     consult the tables themselves.)
 *survives*
@@ -66,12 +71,12 @@ from typing import Any, TextIO
 
 from ipsecmm.model import Model, Role, Scenario, get_profile
 
-from ._check import MET, Checker, model_of, monitor_search, search, violation_extra
+from ._check import MET, Checker, model_of, monitor_search, planned, search, violation_extra
 from ._diffexplore import affected, factory
 from ._genmutants import GenMutant, Trace, generate, shipped, traces
 from ._lockstep import Group, changed_groups, lockstep, said
 from ._mutants import Mutant
-from ._registry import REGISTRY, Capability, Invariant, Monitor, Requirement, Response, StepInvariant
+from ._registry import REGISTRY, Capability, Comparison, Invariant, Monitor, Requirement, Response, StepInvariant, by_id
 from ._runs import Run, input_from_json
 
 FORMAT = "ipsecmm-mutants/1"
@@ -114,16 +119,22 @@ def _verdict(checker: Checker, main: Checker.Main, r: Requirement, profile: str)
 
 @dataclass
 class Ground:
-    """One shipped scenario, prepared: what the original does there."""
+    """One shipped scenario, prepared: what the original does there.  A
+    *plan ground* is the scenario a capability's own search plan makes of a
+    shipped one (other bounds, fewer actions); only those capabilities are
+    asked there."""
 
     trace: Trace
     todo: list[str] = field(default_factory=list)  # requirements the original meets: those a mutant may fail
     excluded: list[str] = field(default_factory=list)  # those it does not meet, with the status
     witnesses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # capability -> the original's witnesses
+    #: on a plan ground: the planned capability of each requirement asked there
+    plans: dict[str, Capability] = field(default_factory=dict)
+    label: str = ""
 
     @property
     def name(self) -> str:
-        return self.trace.name
+        return self.label or self.trace.name
 
     @property
     def scenario(self) -> Scenario:
@@ -154,6 +165,67 @@ def baseline(sc: Scenario, profile: str) -> tuple[list[str], list[str], dict[str
         else:
             excluded.append(f"{r.id} ({'unchecked' if v is None else v.status})")
     return kept, excluded, witnesses
+
+
+#: The shipped scenario a plan without a scenario of its own starts from:
+#: the one ``ipsecmm check`` judges by default.
+PLAN_BASE = "default"
+
+
+def planned_capabilities(profile: str) -> list[tuple[Scenario, str, str, Capability]]:
+    """Every capability with a search plan of its own (or a first step to
+    reach before its goal), as (planned scenario, its label, requirement,
+    the capability to search for there, plan removed)."""
+    from ipsecmm.model import builtin_scenario
+
+    res = []
+    for r in REGISTRY:
+        if profile not in r.profiles:
+            continue
+        for chk in r.checks:
+            cap = chk.capability if isinstance(chk, Comparison) else chk
+            if not isinstance(cap, Capability) or (cap.plan is None and cap.after is None):
+                continue
+            base = cap.plan.scenario if cap.plan is not None and cap.plan.scenario else PLAN_BASE
+            sc = planned(builtin_scenario(base), cap.plan)
+            label = base + (f" [{cap.plan.describe()}]" if cap.plan is not None else "")
+            res.append((sc, label, r.id, dataclasses.replace(cap, plan=None)))
+    return res
+
+
+def plan_baseline(g: Ground, profile: str, caps: dict[str, Capability]) -> None:
+    """Which of ``caps`` the original meets on plan ground ``g``, with their
+    witnesses (the others are not asked there)."""
+    checker = Checker(g.scenario, None, False)
+    for rid, cap in caps.items():
+        v = checker.check_capability(by_id()[rid], cap, profile)
+        if v.status in MET:
+            g.todo.append(rid)
+            g.plans[rid] = cap
+            g.witnesses[rid] = [run.to_json() for run in v.runs]
+        else:
+            g.excluded.append(f"{rid} ({v.status})")
+
+
+def plan_kill(g: Ground, m1: Model, rid: str) -> dict[str, Any] | None:
+    """A planned capability the mutant ``m1`` no longer meets on plan ground
+    ``g``: searched as ``Checker.check_capability`` searches (first step,
+    then each goal), within the ground's state limit."""
+    cap = g.plans[rid]
+    start = None
+    if cap.after is not None:
+        inputs, stats, start = search(m1, cap.after, max_states=g.limit)
+        if inputs is None:
+            if stats.complete:
+                return _no_witness(g, rid)
+            raise _Incomplete(f"its search of {g.name} for the first step of {rid} passed {g.limit:,} states")
+    for _, goal in cap.goals:
+        inputs, stats, _ = search(m1, goal, start=start, max_states=g.limit)
+        if inputs is None and stats.complete:
+            return _no_witness(g, rid)
+        if inputs is None:
+            raise _Incomplete(f"its search of {g.name} for a goal of {rid} passed {g.limit:,} states")
+    return None
 
 
 # --------------------------------------------------------------------------- one mutant
@@ -188,13 +260,15 @@ def twin(m0: Model, mutant: Mutant) -> Model:
 def compare(m0: Model, m1: Model, tr: Trace, changed: frozenset[Group]) -> tuple[str, int, dict[Group, set[int]]]:
     """Run every reachable machine step of the changed groups on both models.
     ``("same", n, {})``: all ``n`` give the same result and observable events;
-    ``("events", n, {})``: the same results (so the same state graph: no
-    requirement can tell them apart) but some events differ; ``("differs",
+    ``("events", n, d)``: the same results (so the same state graph) but
+    the steps ``d`` lists say something else (only a property that judges
+    what a step says, such as an initiator's own refusal reason, can tell
+    them apart); ``("differs",
     n, d)``: ``d`` lists, per group, the steps (positions in the trace's calls)
     whose results differ."""
     n = 0
-    quiet = True
     differing: dict[Group, set[int]] = {}
+    told: dict[Group, set[int]] = {}
     for key in sorted(changed):
         role = Role(key[0])
         for k, (ps, p, x) in enumerate(tr.calls.get(key, ())):
@@ -204,11 +278,12 @@ def compare(m0: Model, m1: Model, tr: Trace, changed: frozenset[Group]) -> tuple
             r1 = m1.dispatch(ps, p, role, x, e1)[1]
             if r0 != r1:
                 differing.setdefault(key, set()).add(k)
-            quiet = quiet and said(e0) == said(e1)
+            elif said(e0) != said(e1):
+                told.setdefault(key, set()).add(k)
             n += 1
     if differing:
         return "differs", n, differing
-    return ("same" if quiet else "events"), n, {}
+    return ("events", n, told) if told else ("same", n, {})
 
 
 def _pruned(mu: Mutant, tr: Trace) -> str | None:
@@ -271,6 +346,14 @@ def kill_on(g: Ground, mu: Mutant, profile: str, differing: dict[Group, set[int]
     (see :func:`compare`), to explore the mutant through the original's graph
     (``_diffexplore``); None: explore it from scratch."""
     if not g.todo:
+        return None
+    if g.plans:
+        m1 = model_of(g.scenario, profile, mu.name)
+        for rid in g.todo:
+            if not _replays(g, m1, rid):
+                found = plan_kill(g, m1, rid)
+                if found is not None:
+                    return found
         return None
     todo = [r for r in REGISTRY if r.id in g.todo]
     sc = g.scenario
@@ -352,7 +435,7 @@ def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
         if how == "same":
             evidence[g.name] = ("agrees", n)
             continue
-        if how == "differs":
+        if how in ("differs", "events"):
             try:
                 killed = kill_on(g, mu, ctx.profile, differing)
             except _Incomplete as exc:
@@ -360,7 +443,8 @@ def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
                 killed = None
             if killed is not None:
                 return {**entry, "verdict": "killed", **killed}
-            histories.append(g)
+            if how == "differs":
+                histories.append(g)
         pending.append((g, m0, m1, changed))
     for g in histories:
         try:
@@ -430,10 +514,27 @@ def _baseline_task(args: tuple[str, str]) -> tuple[list[str], list[str], dict[st
     return baseline(builtin_scenario(name), profile)
 
 
+def plan_grounds(profile: str) -> list[Ground]:
+    """One ground per distinct planned scenario (see
+    :func:`planned_capabilities`), judged: the original's witnesses kept."""
+    by_label: dict[str, tuple[Scenario, dict[str, Capability]]] = {}
+    for sc, label, rid, cap in planned_capabilities(profile):
+        by_label.setdefault(label, (sc, {}))[1].setdefault(rid, cap)
+    res = []
+    for label in sorted(by_label):
+        sc, caps = by_label[label]
+        g = Ground(traces(profile, [sc])[0], label=label)
+        plan_baseline(g, profile, caps)
+        res.append(g)
+    return res
+
+
 def prepare(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None,
-            scenarios: list[Scenario] | None = None) -> Context:
+            scenarios: list[Scenario] | None = None, plans: bool | None = None) -> Context:
     """Trace and judge the original on every scenario (by default every
-    shipped one), smallest first, and generate the mutants."""
+    shipped one), smallest first, then (``plans``; by default with the
+    shipped scenarios) on the scenarios of the capabilities' own search
+    plans, and generate the mutants (from the shipped scenarios' traces)."""
     t = time.perf_counter()
     scs = shipped() if scenarios is None else scenarios
     obs = sorted(traces(profile, scs), key=lambda tr: (tr.states, tr.name))
@@ -448,7 +549,13 @@ def prepare(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None,
     for g, (kept, excluded, witnesses) in zip(grounds, bases, strict=True):
         g.todo, g.excluded, g.witnesses = kept, excluded, witnesses
     _log(progress, f"judged the original in {time.perf_counter() - t:.1f}s")
-    return Context(profile, grounds, list(generate(profile, obs)))
+    mutants: list[Mutant] = list(generate(profile, obs))
+    if scenarios is None if plans is None else plans:
+        t = time.perf_counter()
+        extra = plan_grounds(profile)
+        grounds += sorted(extra, key=lambda g: (g.trace.states, g.name))
+        _log(progress, f"traced and judged {len(extra)} search plans in {time.perf_counter() - t:.1f}s")
+    return Context(profile, grounds, mutants)
 
 
 def judge_all(ctx: Context, jobs: int = 2, progress: TextIO | None = None) -> Iterator[dict[str, Any]]:
@@ -498,7 +605,8 @@ def document(ctx: Context, verdicts: list[dict[str, Any]]) -> dict[str, Any]:
         "format": FORMAT,
         "profile": ctx.profile,
         "scenarios": [{"name": g.name, "states": g.trace.states, "machine_steps": g.trace.steps,
-                       "requirements": len(g.todo), "not_asked": g.excluded} for g in ctx.grounds],
+                       "requirements": len(g.todo), "not_asked": g.excluded,
+                       **({"plan_of": sorted(g.plans)} if g.label else {})} for g in ctx.grounds],
         "summary": summary(verdicts),
         "mutants": verdicts,
     }

@@ -69,7 +69,9 @@ def test_committed_result_lists_exactly_the_generated_mutants(committed, generat
     chosen = adequacy.sample(generated, part["every"])
     assert [e["name"] for e in committed["mutants"]] == [mu.name for mu in chosen]
     assert [(e["op"], e["row"], e["label"]) for e in committed["mutants"]] == [(mu.op, mu.row, mu.label) for mu in chosen]
-    assert sorted(s["name"] for s in committed["scenarios"]) == builtin_names()
+    assert sorted(s["name"] for s in committed["scenarios"] if "plan_of" not in s) == builtin_names()
+    plans = {label for _, label, _, _ in adequacy.planned_capabilities("mm")}
+    assert sorted(s["name"] for s in committed["scenarios"] if "plan_of" in s) == sorted(plans)
     assert committed["summary"] == adequacy.summary(committed["mutants"])
 
 
@@ -268,7 +270,10 @@ def test_committed_survivors_are_told_apart(committed):
 
 
 def test_judging_is_deterministic_and_the_report_says_everything(small, tmp_path):
-    ctx = dataclasses.replace(small, mutants=[from_name(n) for n in (
+    # MOB-REASON not asked: the initiator's wrong local reason is then told
+    # apart and killed by nothing
+    grounds = [dataclasses.replace(g, todo=[r for r in g.todo if r != "MOB-REASON"]) for g in small.grounds]
+    ctx = dataclasses.replace(small, grounds=grounds, mutants=[from_name(n) for n in (
         "responder:READY:recv_update#9:negate-guard",  # killed
         "initiator:IDLE:act_update#0:reason(GAVE_UP)",  # told apart, killed by nothing
         "responder:READY:recv_check_update#0:swap-next",  # never fired
@@ -284,6 +289,30 @@ def test_judging_is_deterministic_and_the_report_says_everything(small, tmp_path
     assert "SURVIVORS (1)" in text and "I refuses: NO_SOURCE on the original, I refuses: GAVE_UP" in text
     assert "EQUIVALENT (1)" in text and "row never fired on fallback, stranded" in text
     assert "score: 1/2 killed (50.0%) of 3 mutants, 1 equivalent, 1 surviving" in text
+
+
+def test_a_local_reason_and_a_planned_capability_kill_what_the_scenarios_alone_do_not(small):
+    """Two ways a mutant used to survive every shipped scenario: an initiator
+    that names the wrong reason for its own refusal (no state changes, so only
+    MOB-REASON's judgement of such steps sees it), and one that only a
+    capability with its own search plan (MH-REMOVE: two requests) notices."""
+    g = ground(small, "stranded")
+    mu = from_name("initiator:IDLE:act_add#0:swap-next")
+    m0 = small.model(g)
+    how, _, told = adequacy.compare(m0, adequacy.twin(m0, mu), g.trace, changed_groups(m0, adequacy.twin(m0, mu)))
+    assert how == "events" and told  # the same state graph: only what the step says differs
+    killed = adequacy.kill_on(g, mu, "mm", told)
+    assert killed is not None and killed["requirement"] == "MOB-REASON" and killed["steps"] == 2
+
+    (sc, label, rid, cap), = [x for x in adequacy.planned_capabilities("mm") if x[2] == "MH-REMOVE"]
+    pg = adequacy.Ground(trace(sc, "mm"), label=label)
+    adequacy.plan_baseline(pg, "mm", {rid: cap})
+    assert pg.todo == ["MH-REMOVE"] and pg.witnesses["MH-REMOVE"]
+    m = model_of(sc, "mm")
+    key = key_of(m, Role.RESPONDER, "recv_remove", "last address")
+    assert adequacy.plan_kill(pg, m, "MH-REMOVE") is None
+    found = adequacy.plan_kill(pg, model_of(sc, "mm", f"{key}:negate-guard"), "MH-REMOVE")
+    assert found is not None and found["evidence"] == "no witness" and found["scenario"] == label
 
 
 @pytest.mark.parametrize("argv", [["--scenario", "x.toml"], ["--bound", "requests=1"], ["--option", "both_move=true"],
