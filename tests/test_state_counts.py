@@ -33,6 +33,9 @@ PINNED = {
     ("reasons", "mm"): (112408, 435393, 11),
     ("multihomed", "mm"): (15644, 47923, 7),
     ("failover", "mm"): (15190, 54463, 10),
+    # Two requests over one address pair: the responder's window after a refusal.
+    ("window", "mm"): (11297, 31886, 12),
+    ("window", "mobike"): (2184, 5914, 12),
 }
 
 
