@@ -18,8 +18,8 @@ one of:
     traced and judged like the shipped ones.  The killing requirement, the
     scenario and the run are kept.
 *equivalent*
-    on every shipped scenario the mutant behaves as the original does, by one
-    of three arguments, cheapest first:
+    on every shipped scenario the mutant behaves as the original does (plan
+    grounds are for kills only), by one of three arguments, cheapest first:
 
     1. ``never-tried``/``never-fired``: its row is never tried (guard
        operators) or never fired (the others) in any reachable state of the
@@ -443,8 +443,13 @@ def _judge(ctx: Context, mu: Mutant, entry: dict[str, Any]) -> dict[str, Any]:
                 killed = None
             if killed is not None:
                 return {**entry, "verdict": "killed", **killed}
-            if how == "differs":
+            if how == "differs" and not g.label:
                 histories.append(g)
+        if g.label:
+            # a plan ground is for kills only: equivalence is judged on the
+            # shipped scenarios, so no lockstep exploration here
+            evidence[g.name] = ("kill-only", n)
+            continue
         pending.append((g, m0, m1, changed))
     for g in histories:
         try:
@@ -668,6 +673,8 @@ _ARGUMENT = {
     "never-fired": "row never fired on {}",
     "agrees": "same result as the original on every reachable machine step of the changed rows on {}",
     "lockstep": "lockstep exploration finds no observable difference on {}",
+    "kill-only": "its changed rows act otherwise, but no capability of the search plan fails, on {} "
+                 "(equivalence is not judged there)",
 }
 _COUNTED = {"agrees": "machine steps", "lockstep": "product states"}
 
@@ -682,7 +689,9 @@ def equivalence(e: dict[str, Any]) -> str:
 
 
 def text(doc: dict[str, Any]) -> str:
-    lines = [f"generated mutants of profile {doc['profile']} on {len(doc['scenarios'])} shipped scenarios"]
+    plans = sum(1 for sc in doc["scenarios"] if "plan_of" in sc)
+    lines = [f"generated mutants of profile {doc['profile']} on {len(doc['scenarios']) - plans} shipped scenarios"
+             + (f" and {plans} scenarios of capabilities' search plans" if plans else "")]
     for s in doc["scenarios"]:
         na = f"; not asked (the original fails them): {', '.join(s['not_asked'])}" if s["not_asked"] else ""
         lines.append(f"  {s['name']}: {s['states']:,} states, {s['machine_steps']:,} machine steps, "
