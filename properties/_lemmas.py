@@ -275,13 +275,23 @@ def requests_in_flight(m: Model, w: World) -> Any:
 def answers_in_flight(m: Model, w: World) -> Any:
     """A protected answer on the wire answers a message ID its responder has
     moved past; the answer to the latest one is the cached answer (a
-    responder replays its cache and overwrites it only with a newer answer)."""
+    responder replays its cache and overwrites it only with a newer answer),
+    save for the packet's addresses: a replay goes back to wherever the
+    retransmission came from (RFC 7296 2.11), which after a MOBIKE move is
+    not where the first copy came from (RFC 4555 3.5).  No initiator reads
+    an answer's addresses, so the rest is all the induction needs."""
     ok: Any = True
     for p in (0, 1):
         rsp = w.peers[p].rsp
         for msg in w.chan[p]:
-            ok = ok & _imp(_response(msg), (msg.mid < rsp.mid) & _imp(msg.mid + 1 == rsp.mid, _same(msg, rsp.cache)))
+            latest = _same(_content(msg), _content(rsp.cache))
+            ok = ok & _imp(_response(msg), (msg.mid < rsp.mid) & _imp(msg.mid + 1 == rsp.mid, latest))
     return ok
+
+
+def _content(msg: Msg) -> tuple[Any, ...]:
+    """``msg`` without the addresses of its IP header."""
+    return tuple(v for f, v in zip(msg._fields, msg, strict=True) if f not in ("src", "dst"))
 
 
 def held_request(m: Model, w: World) -> Any:
