@@ -758,7 +758,10 @@ def e_verify_move(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Resul
     ps = mobike_move(m, ps, 1 - p, True, ops.bit(pend.src), ike=False)
     if out is not None:
         out.append(Event("apply", p, pend, sa=ALLSA, detail="the IPsec SAs, return routability verified"))
-    return ps._replace(rsp=ps.rsp._replace(pending=EMPTY)), ()
+    # The check was sent, so ``due`` is clear already; clearing it here too
+    # leaves nothing of the hold behind whatever state it came from, which
+    # the z3 induction needs (it also starts from states no run reaches).
+    return ps._replace(rsp=ps.rsp._replace(pending=EMPTY, due=0)), ()
 
 
 def e_unverified(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:

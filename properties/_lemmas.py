@@ -340,7 +340,8 @@ def _same_request(m: Model, copy: Msg, req: Msg) -> Any:
     request again from its newer address, and the copies sent before still
     carry the older one as their source."""
     if m.prof.update_first:
-        return _same(_content(copy, ("src",)), _content(req, ("src",)))
+        moved = (copy.src == req.src) | (req.kind == Kind.MOBIKE_UPDATE)
+        return _same(_content(copy, ("src",)), _content(req, ("src",))) & moved
     return _same(copy, req)
 
 
@@ -365,7 +366,7 @@ def held_request(m: Model, w: World) -> Any:
         pend = rsp.pending
         ok = ok & _imp(rsp.st == RState.READY, _same(pend, EMPTY) & (rsp.due == 0))
         held = (pend.mid == rsp.mid) & (pend.resp == 0) & (pend.prot == 1) & (rsp.mid == ini.mid)
-        held = held & (ini.st != IState.IDLE) & _imp(ini.st == IState.WAIT, _same(pend, ini.req))
+        held = held & (ini.st != IState.IDLE) & _imp(ini.st == IState.WAIT, _same_request(m, pend, ini.req))
         held = held & _among(pend.kind, m.prof.request_kinds) & (rsp.due == 0)
         answered = _answered_hold(m, pend)
         if answered is not False:
