@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The test setup adds a headless browser (the report test); `make run` does not need one.
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test slow setup lint bench diagrams vectors mutants mutants-check clean
+.PHONY: run test slow setup lint bench diagrams vectors mutants mutants-check interop clean
 
 run: $(STAMP)
 	$(BIN)/ipsecmm explore
@@ -17,6 +17,20 @@ test: $(TEST_STAMP)
 # CI runs the same tests on a sample.
 slow: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# A real MOBIKE peer (root; docs/interop.md): installs strongSwan and tshark when
+# missing, runs two charon daemons in network namespaces once per case, captures
+# each run into INTEROP_OUT and replays it with `ipsecmm trace`, then runs the
+# tests marked `interop`.  `make interop INTEROP_OUT=tests/fixtures/strongswan`
+# refreshes the committed captures the default test run replays.
+INTEROP_OUT   ?= build/interop
+INTEROP_CASES := addrdel linkdown v6 paths
+
+interop: $(TEST_STAMP)
+	sh scripts/interop/install.sh
+	for c in $(INTEROP_CASES); do bash scripts/interop/strongswan.sh $$c $(INTEROP_OUT) || exit 1; done
+	$(BIN)/python scripts/interop/replay.py $(INTEROP_OUT)
+	$(BIN)/python -m pytest -q -m interop
 
 setup: $(STAMP)
 

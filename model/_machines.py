@@ -235,6 +235,27 @@ def _policy_slot(m: Model, msg: Msg, kind: Kind) -> int:
 # --------------------------------------------------------------------------- the change itself
 
 
+def mobike_move(m: Model, ps: PeerState, q: int, remote: bool, new: Any, ike: bool = True,
+                children: bool = True) -> PeerState:
+    """Side ``q`` of the IKE_SA (``ike``) and of every tunnel-mode SA
+    (``children``) moves to the addresses ``new``: UPDATE_SA_ADDRESSES
+    (RFC 4555 3.5).  The responder moves the IKE_SA when it answers and the
+    IPsec SAs once return routability is verified; the initiator moves both
+    before it asks."""
+    sad = ps.sad
+    for k in range(m.n_slots):
+        if not (ike if k == 0 else children):
+            continue
+        e = sad[k]
+        if m.mode[k] == Mode.TRANSPORT or e.state in (SAState.ABSENT, SAState.DELETED):
+            continue  # RFC 4555 moves the IKE_SA and the tunnel-mode SAs only
+        e = with_side(e, q, new, alt_of(e, q) & ~new)
+        if remote:
+            e = e._replace(out=new, state=SAState.ACTIVE)
+        sad = set_slot(sad, k, e)
+    return ps._replace(sad=sad)
+
+
 def apply_change(m: Model, ps: PeerState, me: int, q: int, req: Msg, kind: Kind) -> PeerState:
     """Peer ``me`` applies request ``req`` of peer ``q``.  The responder calls it
     on acceptance and the initiator (``me == q``) on the accepted answer, so the
@@ -242,16 +263,7 @@ def apply_change(m: Model, ps: PeerState, me: int, q: int, req: Msg, kind: Kind)
     sad, spd = ps.sad, ps.spd
     remote = me != q  # the changed addresses are the peer's: traffic goes there
     if kind == Kind.MOBIKE_UPDATE:
-        new = ops.bit(req.src)
-        for k in range(m.n_slots):
-            e = sad[k]
-            if m.mode[k] == Mode.TRANSPORT or e.state in (SAState.ABSENT, SAState.DELETED):
-                continue  # RFC 4555 moves the IKE_SA and the tunnel-mode SAs only
-            e = with_side(e, q, new, alt_of(e, q) & ~new)
-            if remote:
-                e = e._replace(out=new, state=SAState.ACTIVE)
-            sad = set_slot(sad, k, e)
-        return ps._replace(sad=sad)
+        return mobike_move(m, ps, q, remote, ops.bit(req.src))
     if kind == Kind.MOBIKE_ADDITIONAL:
         e = sad[0]
         return ps._replace(sad=set_slot(sad, 0, with_side(e, q, cur_of(e, q), req.addrs & ~cur_of(e, q))))
@@ -325,7 +337,10 @@ def request_for(m: Model, ps: PeerState, p: int, x: MInput) -> Msg:
             listed = alt_of(ps.sad[0], p) | ops.bit(x.new)
         elif act == Action.REMOVE:
             listed = alt_of(ps.sad[0], p) & ~ops.bit(x.old)
-        return msg._replace(sa=0, old=NOADDR, new=NOADDR, addrs=listed & m.owned[p])
+        # The address in the IP header is not listed again (RFC 4555 3.6:
+        # one address goes in the header, the rest in the list; strongSwan
+        # leaves the sending address out of every list it sends).
+        return msg._replace(sa=0, old=NOADDR, new=NOADDR, addrs=listed & m.owned[p] & ~ops.bit(src))
     if kind == Kind.PROBE:
         # The address under test sends it (RFC 4555 3.7); it is also all that
         # MOBIKE has to ask about an address before using it (draft 10.1.1).
@@ -370,6 +385,92 @@ def e_apply_then_send(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> R
     return ps._replace(ini=ps.ini._replace(req=msg, retries=0, asked=user_request(x))), _sent(p, out, msg)
 
 
+def e_update_then_send(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    """RFC 4555 3.5: the initiator moves its own IKE_SA and IPsec SAs to the
+    new address, then sends UPDATE_SA_ADDRESSES from it, remembering where it
+    was to go back there on UNACCEPTABLE_ADDRESSES."""
+    msg = request_for(m, ps, p, x)
+    back = cur_of(ps.sad[0], p)
+    ps = mobike_move(m, ps, p, False, ops.bit(msg.src))
+    if out is not None:
+        out.append(Event("apply", p, msg, sa=msg.sa, detail="before sending (RFC 4555 3.5)"))
+    ini = ps.ini._replace(req=msg, retries=0, asked=user_request(x), back=back, again=0)
+    return ps._replace(ini=ini), _sent(p, out, msg)
+
+
+def g_update_outstanding(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    return ps.ini.req.kind == Kind.MOBIKE_UPDATE
+
+
+def e_restart(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    """RFC 4555 3.5: a new move while UPDATE_SA_ADDRESSES is outstanding
+    starts again: the own SAs move to the newer address, the outstanding
+    request is retransmitted from there, its answer will be ignored and a new
+    UPDATE_SA_ADDRESSES follows (strongSwan queues a new MOBIKE task and
+    turns the active one's retransmissions into path probes)."""
+    new = request_for(m, ps, p, x).src
+    back = cur_of(ps.sad[0], p)
+    ps = mobike_move(m, ps, p, False, ops.bit(new))
+    if out is not None:
+        out.append(Event("apply", p, ps.ini.req, sa=ALLSA, detail="a newer move (RFC 4555 3.5)"))
+    ini = ps.ini
+    ini = ini._replace(req=ini.req._replace(src=new), retries=0, asked=user_request(x), back=back,
+                       again=ops.pick(ini.again == AGAIN_DUE, AGAIN_DUE, AGAIN_IGNORE))
+    return ps._replace(ini=ini), ()
+
+
+#: ``Initiator.again``: nothing pending; ignore the outstanding answer; a new
+#: UPDATE_SA_ADDRESSES is prepared and goes out on the next timer
+AGAIN_NONE, AGAIN_IGNORE, AGAIN_DUE = 0, 1, 2
+
+
+def g_ignore_answer(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    return ps.ini.again == AGAIN_IGNORE
+
+
+def e_prepare_update(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    """The answer to an UPDATE_SA_ADDRESSES overtaken by a newer move gets no
+    MOBIKE processing (RFC 4555 3.5); the next request, with the next message
+    ID, asks for the newer address.  It goes out on the initiator's next timer
+    rather than at once: the address it leaves from is the IKE_SA's, which the
+    answer's delivery says nothing about."""
+    ini = ps.ini
+    _answer(out, p, x, ini.req)
+    mine = cur_of(ps.sad[0], p)
+    src = ops.lowest_index(mine, m.n_addr)
+    dst = ops.lowest_index(cur_of(ps.sad[0], 1 - p), m.n_addr)
+    req = Msg(kind=Kind.MOBIKE_UPDATE, mid=ini.mid + 1, sa=ALLSA, src=src, dst=dst, intent=ini.req.intent)
+    return ps._replace(ini=ini._replace(mid=ini.mid + 1, req=req, retries=0, again=AGAIN_DUE)), ()
+
+
+def g_update_due(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    return ps.ini.again == AGAIN_DUE
+
+
+def e_send_due(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    return ps._replace(ini=ps.ini._replace(again=AGAIN_NONE)), _sent(p, out, ps.ini.req)
+
+
+def g_refused_update(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    return (x.msg.reason != Reason.OK) & (ps.ini.req.kind == Kind.MOBIKE_UPDATE)
+
+
+def e_go_back(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    """RFC 4555 3.5 lets a refused initiator try other addresses, keep on
+    using the ones it used before, or disconnect; the model takes the second
+    (strongSwan never refuses an update, and ignores a refusal)."""
+    req = ps.ini.req
+    _answer(out, p, x, req)
+    ps = mobike_move(m, ps, p, False, ps.ini.back)
+    if out is not None:
+        out.append(Event("apply", p, req, sa=req.sa, detail="back to the previous addresses"))
+    return _finish(ps), ()
+
+
+def g_updated_first(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    return ps.ini.req.kind == Kind.MOBIKE_UPDATE
+
+
 def e_refuse_local(reason: Reason) -> Effect:
     def fn(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
         if out is not None:
@@ -380,7 +481,8 @@ def e_refuse_local(reason: Reason) -> Effect:
 
 
 def _finish(ps: PeerState) -> PeerState:
-    return ps._replace(ini=ps.ini._replace(mid=ps.ini.mid + 1, retries=0, req=EMPTY, asked=EMPTY))
+    return ps._replace(ini=ps.ini._replace(mid=ps.ini.mid + 1, retries=0, req=EMPTY, asked=EMPTY, back=0,
+                                           again=AGAIN_NONE))
 
 
 def g_resp_unprotected(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
@@ -440,7 +542,7 @@ def e_retransmit(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result
 def e_give_up(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
     if out is not None:
         out.append(Event("refuse", p, ps.ini.req, reason=Reason.GAVE_UP, detail="IKE_SA considered dead"))
-    return ps._replace(ini=ps.ini._replace(req=EMPTY, retries=0, asked=EMPTY)), ()
+    return ps._replace(ini=ps.ini._replace(req=EMPTY, retries=0, asked=EMPTY, back=0, again=AGAIN_NONE)), ()
 
 
 def e_discard(label: str) -> Effect:
@@ -592,7 +694,11 @@ def e_refuse(reason: Reason, kind: Kind) -> Effect:
 
 
 def e_resend_cached(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
-    return ps, _sent(p, out, ps.rsp.cache)
+    """The cached answer goes back to where the retransmission came from
+    (RFC 7296 2.11): a MOBIKE initiator that moved retransmits from its new
+    address (RFC 4555 3.5).  Elsewhere a retransmission has the original's
+    addresses, so this is the cached answer as it was."""
+    return ps, _sent(p, out, ps.rsp.cache._replace(src=x.msg.dst, dst=x.msg.src))
 
 
 def _accept(m: Model, ps: PeerState, p: int, req: Msg, kind: Kind, out: Out) -> Result:
@@ -616,6 +722,56 @@ def _challenge(m: Model, ps: PeerState, p: int, req: Msg, kind: Kind, out: Out) 
     arrived (RFC 4555 3.7).  The message ID of the request is the cookie."""
     target = ops.lowest_index(_rr_needed(m, ps, p, req, kind), m.n_addr)
     return _sent(p, out, Msg(kind=Kind.RR_CHALLENGE, mid=req.mid, src=req.dst, dst=target, intent=req.intent))
+
+
+def e_answer_then_check(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    """RFC 4555 3.5: the responder moves the IKE_SA to the IP source and
+    answers, then checks return routability (3.7) before it moves the IPsec
+    SAs.  It has no refusal left for a failed check: the answer is out."""
+    req = x.msg
+    ps = mobike_move(m, ps, 1 - p, True, ops.bit(req.src), children=False)
+    if out is not None:
+        out.append(Event("apply", p, req, sa=0, detail="the IKE_SA; the IPsec SAs after return routability"))
+    ps, sends = _respond(m, ps, p, req, Reason.OK, Kind.MOBIKE_UPDATE, out)
+    return ps._replace(rsp=ps.rsp._replace(pending=req, due=1)), sends
+
+
+def g_check_due(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    return ps.rsp.due == 1
+
+
+def e_send_check(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    pend = ps.rsp.pending
+    ps = ps._replace(rsp=ps.rsp._replace(due=0))
+    return ps, _challenge(m, ps, p, pend, Kind.MOBIKE_UPDATE, out)
+
+
+def g_answered_held(m: Model, ps: PeerState, p: int, x: MInput) -> Any:
+    """The held request was answered before the check (answer-first profiles
+    hold only UPDATE_SA_ADDRESSES that way)."""
+    return ps.rsp.pending.kind == Kind.MOBIKE_UPDATE
+
+
+def e_verify_move(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    ps = _verify(ps, x)
+    pend = ps.rsp.pending
+    ps = mobike_move(m, ps, 1 - p, True, ops.bit(pend.src), ike=False)
+    if out is not None:
+        out.append(Event("apply", p, pend, sa=ALLSA, detail="the IPsec SAs, return routability verified"))
+    # The check was sent, so ``due`` is clear already; clearing it here too
+    # leaves nothing of the hold behind whatever state it came from, which
+    # the z3 induction needs (it also starts from states no run reaches).
+    return ps._replace(rsp=ps.rsp._replace(pending=EMPTY, due=0)), ()
+
+
+def e_unverified(m: Model, ps: PeerState, p: int, x: MInput, out: Out) -> Result:
+    """No echo: the IPsec SAs stay where they were and nothing is said to the
+    initiator (RFC 4555 3.5 moves them only after the check; strongSwan's
+    responder checks nothing and moves them at once)."""
+    pend = ps.rsp.pending
+    if out is not None:
+        out.append(Event("unverified", p, pend, sa=ALLSA, detail="the IPsec SAs stay on the old address"))
+    return ps._replace(rsp=ps.rsp._replace(pending=EMPTY)), ()
 
 
 def e_start_rr(kind: Kind) -> Effect:
@@ -815,6 +971,7 @@ def initiator_rows(prof: Profile) -> list[Row]:
     rows: list[Row] = []
     send = Effect("send(request)", e_send_request)
     early = Effect("apply; send(request)", e_apply_then_send)
+    update_first = Effect("update own SAs; send(request)", e_update_then_send)
     for action in Action:
         if action not in prof.wire:
             continue  # a defined refusal: the profile cannot say it (see refusal())
@@ -829,24 +986,53 @@ def initiator_rows(prof: Profile) -> list[Row]:
                              Kind.MOBIKE_UPDATE, Kind.MOBIKE_ADDITIONAL)
         eff = early if (prof.options.apply_early and is_change) else send
         reqs = ("FIND-4.1-ORDER",) if eff is early else _ACTION_REQS.get(action, ())
+        if kind == Kind.MOBIKE_UPDATE and prof.update_first:
+            eff, reqs = update_first, _ACTION_REQS.get(action, ())
         rows.append(Row(I_, IState.IDLE, trig, None, eff, IState.WAIT, reqs))
+        if kind == Kind.MOBIKE_UPDATE and prof.update_first:
+            # RFC 4555 3.5: a newer move starts again; anything else waits (BUSY).
+            rows += [
+                Row(I_, IState.WAIT, trig, Guard("no working source", g_no_source),
+                    e_refuse_local(Reason.NO_SOURCE), IState.WAIT),
+                Row(I_, IState.WAIT, trig, Guard("an update outstanding", g_update_outstanding),
+                    Effect("update own SAs again; readdress the request", e_restart), IState.WAIT,
+                    ("MOB-UPDATE", "LIVE-CONVERGE")),
+                Row(I_, IState.WAIT, trig, None, e_refuse_local(Reason.BUSY), IState.WAIT),
+            ]
     rr = Trigger.RECV_RESPONSE
     rows += [
         Row(I_, IState.WAIT, rr, Guard("unprotected", g_resp_unprotected), e_discard("unprotected"),
             IState.WAIT, ("INV-AUTH",)),
         Row(I_, IState.WAIT, rr, Guard("not our request", g_resp_unexpected), e_discard("unexpected"),
             IState.WAIT, ("INV-ONCE",)),
+    ]
+    if prof.update_first:
+        rows += [
+            Row(I_, IState.WAIT, rr, Guard("a newer move came", g_ignore_answer),
+                Effect("ignore; prepare a new update", e_prepare_update), IState.WAIT, ("LIVE-CONVERGE",)),
+            Row(I_, IState.WAIT, rr, Guard("update refused", g_refused_update), Effect("go back; report", e_go_back),
+                IState.IDLE, ("MOB-REASON", "SCN-REFUSAL-HARMLESS", "INV-AGREE")),
+        ]
+    rows += [
         Row(I_, IState.WAIT, rr, Guard("refused", g_resp_refused), Effect("report", e_report),
             IState.IDLE, ("MOB-REASON", "SCN-REFUSAL-HARMLESS")),
         Row(I_, IState.WAIT, rr, Guard("check or probe", g_resp_no_change), Effect("report", e_report),
             IState.IDLE, ("MOB-PRECHECK", "MH-PRECHECK", "INV-PRECHECK-PURE")),
     ]
+    if prof.update_first:
+        rows.append(Row(I_, IState.WAIT, rr, Guard("updated before sending", g_updated_first),
+                        Effect("report", e_report), IState.IDLE, ("INV-AGREE", "MOB-UPDATE")))
     if prof.options.apply_early:
         rows.append(Row(I_, IState.WAIT, rr, Guard("applied before sending", g_resp_early),
                         Effect("report", e_report), IState.IDLE, ("FIND-4.1-ORDER",)))
     rows += [
         Row(I_, IState.WAIT, rr, None, Effect("apply; report", e_apply_own), IState.IDLE,
             ("INV-AGREE", "MOB-UPDATE", "MH-ADD", "MH-REMOVE", "MH-ALTERNATE")),
+    ]
+    if prof.update_first:
+        rows.append(Row(I_, IState.WAIT, Trigger.TIMEOUT, Guard("a new update due", g_update_due),
+                        Effect("send(request)", e_send_due), IState.WAIT, ("LIVE-CONVERGE",)))
+    rows += [
         Row(I_, IState.WAIT, Trigger.TIMEOUT, Guard("retries left", g_retries_left),
             Effect("send(request again)", e_retransmit), IState.WAIT, ("INV-ONCE",)),
         Row(I_, IState.WAIT, Trigger.TIMEOUT, None, Effect("give up", e_give_up, Reason.GAVE_UP), IState.DEAD,
@@ -896,13 +1082,21 @@ def responder_rows(prof: Profile) -> list[Row]:
             rows.append(Row(R_, RState.READY, trig, guard, e_refuse(reason, kind), RState.READY,
                             ("MOB-REASON",) + _CHECK_REQS[check]))
         if prof.return_routability and base == kind and _PIPELINE[base] and base != Kind.REMOVE:
+            start = e_start_rr(kind)
+            if kind == Kind.MOBIKE_UPDATE and prof.answer_first:
+                start = Effect("move the IKE_SA; answer(OK); hold", e_answer_then_check)
             rows.append(Row(R_, RState.READY, trig, Guard("needs return routability", g_needs_rr(kind)),
-                            e_start_rr(kind), RState.RR_WAIT, ("INV-RR",)))
+                            start, RState.RR_WAIT, ("INV-RR",)))
         reqs = ("INV-PRECHECK-PURE", "MOB-PRECHECK", "MH-PRECHECK") if base != kind else _KIND_REQS.get(kind, ())
         rows.append(Row(R_, RState.READY, trig, None, e_accept(kind), RState.READY, reqs))
+        rows.append(Row(R_, RState.RR_WAIT, trig, Guard("unprotected", g_unprotected), e_discard("unprotected"),
+                        RState.RR_WAIT, ("INV-AUTH",)))
+        if prof.answer_first:
+            # The request under check was answered already: its retransmission
+            # gets the answer again.
+            rows.append(Row(R_, RState.RR_WAIT, trig, Guard("retransmission", g_retransmission),
+                            Effect("send(cached answer)", e_resend_cached), RState.RR_WAIT, ("INV-ONCE",)))
         rows += [
-            Row(R_, RState.RR_WAIT, trig, Guard("unprotected", g_unprotected), e_discard("unprotected"),
-                RState.RR_WAIT, ("INV-AUTH",)),
             Row(R_, RState.RR_WAIT, trig, Guard("request being verified", g_pending_retransmission),
                 e_discard("still verifying"), RState.RR_WAIT, ("INV-ONCE",)),
             Row(R_, RState.RR_WAIT, trig, None, e_discard("message ID"), RState.RR_WAIT, ("INV-ONCE",)),
@@ -922,10 +1116,24 @@ def responder_rows(prof: Profile) -> list[Row]:
                 RState.RR_WAIT, ("INV-RR",)),
             Row(R_, RState.RR_WAIT, echo, Guard("more to verify", g_echo_more),
                 Effect("verify; send(RR_CHALLENGE)", e_verify_next), RState.RR_WAIT, ("INV-RR",)),
+        ]
+        if prof.answer_first:
+            rows.append(Row(R_, RState.RR_WAIT, echo, Guard("answered already", g_answered_held),
+                            Effect("verify; move the IPsec SAs", e_verify_move), RState.READY, ("INV-RR", "INV-AGREE")))
+        rows += [
             Row(R_, RState.RR_WAIT, echo, Guard("SA went inactive meanwhile", g_held_sa_broken),
                 Effect("refuse(INACTIVE_SA)", e_refuse_held, Reason.INACTIVE_SA), RState.READY, ("SCN-ACTIVE-ONLY",)),
             Row(R_, RState.RR_WAIT, echo, None, Effect("verify; apply; answer(OK)", e_verify_accept),
                 RState.READY, ("INV-RR", "SCN-VALIDATE")),
+        ]
+        if prof.answer_first:
+            rows += [
+                Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, Guard("check due", g_check_due),
+                    Effect("send(RR_CHALLENGE)", e_send_check), RState.RR_WAIT, ("INV-RR",)),
+                Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, Guard("answered already", g_answered_held),
+                    Effect("leave the IPsec SAs", e_unverified), RState.READY, ("INV-RR",)),
+            ]
+        rows += [
             # The timer, like the echo, resumes the held request: a check that
             # fails by then is reported first (draft 8's order; findings F4).
             Row(R_, RState.RR_WAIT, Trigger.RR_TIMEOUT, Guard("SA went inactive meanwhile", g_held_sa_broken),
@@ -977,10 +1185,12 @@ def refusal_rows(prof: Profile) -> list[Refusal]:
     all_recv = frozenset(recv_trigger(k) for k in Kind if k not in (Kind.EMPTY, Kind.RR_CHALLENGE))
     rr = frozenset({Trigger.RECV_RR_CHALLENGE, Trigger.RECV_RR_ECHO, Trigger.RR_TIMEOUT})
     idle, wait, dead = IState.IDLE, IState.WAIT, IState.DEAD
+    # a newer move while UPDATE_SA_ADDRESSES is outstanding has rows (RFC 4555 3.5)
+    restart = frozenset(act_trigger(a) for a, k in prof.wire.items() if k == Kind.MOBIKE_UPDATE and prof.update_first)
     ready, rr_wait = RState.READY, RState.RR_WAIT
     res = [
         Refusal(I_, frozenset({idle}), acts - said, Reason.UNSUPPORTED, "the profile's wire cannot express it"),
-        Refusal(I_, frozenset({wait}), acts, Reason.BUSY, "one request at a time (RFC 5996 2.3)"),
+        Refusal(I_, frozenset({wait}), acts - restart, Reason.BUSY, "one request at a time (RFC 5996 2.3)"),
         Refusal(I_, frozenset({dead}), acts, Reason.GAVE_UP, "the IKE_SA is considered dead (RFC 5996 2.4)"),
         Refusal(I_, frozenset({idle, dead}), frozenset({Trigger.RECV_RESPONSE, Trigger.TIMEOUT}), Reason.OK,
                 "no request outstanding: a stray answer or timer is dropped"),

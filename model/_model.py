@@ -15,6 +15,7 @@ runtime (``_runtime``) plugs its own dispatcher into the same ``step``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -89,6 +90,8 @@ class Model:
     def __init__(self, scenario: Scenario, profile: Profile | str = "mm") -> None:
         if isinstance(profile, str):
             profile = get_profile(profile, scenario.options)
+        if profile.ike_address_pair:
+            scenario = ike_address_view(scenario)
         self.sc = scenario
         self.prof = profile
         self.opts = profile.options
@@ -133,6 +136,10 @@ class Model:
                              Role.RESPONDER: tuple(int(s) for s in RState)}
         self.alphabet = {p: self._alphabet(p) for p in self.mobile}
         self._act_inputs = {p: tuple(Input(InKind.ACT, p, 0, a) for a in self.alphabet[p]) for p in self.mobile}
+        # Actions with rows while a request is outstanding (a newer move, RFC 4555 3.5).
+        busy = {int(r.trigger) for r in self.rows_list[Role.INITIATOR] if r.src == IState.WAIT}
+        self._wait_act_inputs = {p: tuple(i for i in self._act_inputs[p] if i.act is not None and int(i.act.trigger) in busy)
+                                 for p in self.mobile}
         self._forged = self._forged_request()
         self._cache: dict[int, tuple[PeerState, dict[Any, Result | None]]] = {}
         self._max_requests = scenario.bounds.requests
@@ -342,7 +349,8 @@ class Model:
         w2 = self._run(f, w, p, Role.INITIATOR, x, out)
         if w2 is None:
             return None
-        if w2.peers[p].ini.st == IState.WAIT:  # a request went out: it counts
+        ini = w2.peers[p].ini
+        if ini.st == IState.WAIT and ini is not w.peers[p].ini:  # a request went out or restarted: it counts
             w2 = w2._replace(used=w2.used._replace(requests=w2.used.requests + 1))
         return w2
 
@@ -448,6 +456,8 @@ class Model:
                     res.extend(self._act_inputs[p])
             elif st == IState.WAIT:
                 res.append(self._timeout_inputs[p])
+                if used.requests < self._max_requests:
+                    res.extend(self._wait_act_inputs[p])
         for p in (0, 1):
             if peers[p].rsp.st == RState.RR_WAIT:
                 res.append(self._rr_timeout_inputs[p])
@@ -552,6 +562,29 @@ def row_key(m: Model, role: Role, row: Row) -> str:
 def all_rows(m: Model) -> dict[str, Row]:
     """Every row of both machines by its key, in table order."""
     return {row_key(m, role, r): r for role in (Role.INITIATOR, Role.RESPONDER) for r in m.rows_list[role]}
+
+
+def ike_address_view(sc: Scenario) -> Scenario:
+    """The scenario as a MOBIKE peer holds it: an IPsec SA runs on its
+    IKE_SA's pair of addresses (RFC 4555 3.5 moves them together), so every
+    tunnel-mode SA takes the IKE_SA's addresses, and the alternates declared
+    for any of them are the IKE_SA's additional addresses (3.4: one list per
+    IKE_SA).  Transport-mode SAs are outside RFC 4555 (1.1) and stay as they
+    are.  The default scenario's ``vpn``, for one, declares two responder
+    addresses, which MOBIKE cannot represent."""
+    ike = sc.slots[0]
+    alt_i, alt_r = ike.alt_i, ike.alt_r
+    for s in sc.slots[1:]:
+        if s.mode == Mode.TUNNEL:
+            alt_i, alt_r = alt_i | s.alt_i, alt_r | s.alt_r
+    slots = [dataclasses.replace(ike, alt_i=alt_i & ~ike.cur_i, alt_r=alt_r & ~ike.cur_r)]
+    for s in sc.slots[1:]:
+        if s.mode == Mode.TUNNEL:
+            s = dataclasses.replace(s, cur_i=ike.cur_i, cur_r=ike.cur_r, alt_i=0, alt_r=0)
+        slots.append(s)
+    if tuple(slots) == sc.slots:
+        return sc
+    return dataclasses.replace(sc, slots=tuple(slots))
 
 
 def set_machine_state(ps: PeerState, role: Role, st: int) -> PeerState:

@@ -11,6 +11,8 @@ the shared rows by these facts.
   header and moves the IKE_SA with every tunnel-mode SA (RFC 4555 3.5);
   ADDITIONAL_*_ADDRESS lists replace the IKE_SA's alternates (3.6); COOKIE2
   return routability (3.7); UNACCEPTABLE_ADDRESSES names no check (4.1.1).
+  The initiator moves its own SAs before it asks (3.5) and the responder
+  answers before it checks return routability (3.5, 3.7).
 * ``mm``: the draft's extension.  Explicit per-SA UPDATE, ADD, REMOVE and
   alternates in both modes, check-only variants, and refusals that name the
   failed check (draft 10.1.2, 10.2.2, 10.3.2).
@@ -37,6 +39,18 @@ class Profile:
     responder_failover: bool
     #: refusals of address requests name the failed check
     precise_reasons: bool
+    #: RFC 4555 3.5: the initiator moves its own IKE_SA and IPsec SAs before
+    #: it sends UPDATE_SA_ADDRESSES, goes back to the addresses it used before
+    #: when the answer is UNACCEPTABLE_ADDRESSES, and a new move while one is
+    #: outstanding starts again instead of being refused BUSY
+    update_first: bool = False
+    #: RFC 4555 3.5: the responder moves the IKE_SA and answers first, then
+    #: checks return routability and moves the IPsec SAs only once it passes
+    answer_first: bool = False
+    #: RFC 4555 3.5: an IPsec SA runs on the IKE_SA's pair of addresses, so a
+    #: tunnel SA's addresses and alternates are the IKE_SA's (``Model`` takes
+    #: this view of the scenario; transport SAs are outside RFC 4555, 1.1)
+    ike_address_pair: bool = False
 
     @property
     def actions(self) -> frozenset[Action]:
@@ -104,4 +118,7 @@ def get_profile(name: str, options: Options | None = None) -> Profile:
         return_routability=name != "ikev2",
         responder_failover=name == "mm",
         precise_reasons=name == "mm",
+        update_first=name == "mobike",
+        answer_first=name == "mobike",
+        ike_address_pair=name == "mobike",
     )

@@ -76,6 +76,13 @@ class Initiator(NamedTuple):
     #: action's number, with its SA and addresses), whatever the profile's wire
     #: made of it.  Never read by a machine; properties judge requests by it.
     asked: Msg = EMPTY
+    #: RFC 4555 3.5 (profiles that update first): the own addresses of the
+    #: IKE_SA before the outstanding UPDATE_SA_ADDRESSES moved them, to go
+    #: back to on UNACCEPTABLE_ADDRESSES
+    back: Any = 0
+    #: 1 when a new move came while an UPDATE_SA_ADDRESSES was outstanding:
+    #: its answer is ignored and a new one is sent (RFC 4555 3.5)
+    again: Any = 0
 
 
 class Responder(NamedTuple):
@@ -84,6 +91,10 @@ class Responder(NamedTuple):
     cache: Msg = EMPTY  # last response sent, replayed for a retransmission
     pending: Msg = EMPTY  # request waiting for return routability
     verified: Any = 0  # remote addresses that passed return routability
+    #: 1 while the check of a request answered already (RFC 4555 3.5) is
+    #: still to be sent: the responder's own request, sent on its timer once
+    #: its answer has left (the model's channel holds one message)
+    due: Any = 0
 
 
 class PeerState(NamedTuple):

@@ -244,7 +244,8 @@ class _Hooks:
             res = []
             for key, sinv in self._loops:
                 assert sinv.loops is not None
-                res += [(key, inp, bool(sinv.then(m, w, inp, w))) for inp in sinv.loops(m, w)]
+                res += [(key, inp, bool(sinv.then(m, w, inp, w))) for inp in sinv.loops(m, w)
+                        if sinv.when(m, w, inp, w)]
             self._loop_memo[mk] = (a, b, res)
         for key, inp, ok in res:
             if key not in self.violation:
@@ -656,15 +657,19 @@ class _Bounded:
         return path
 
 
-def converge_goal(m: Model, p: int, k: int, ask: O.Ask | None = None) -> Callable[[World], bool]:
+def converge_goal(m: Model, p: int, k: int, ask: O.Ask | None = None, asked: Any = None) -> Callable[[World], bool]:
     """LIVE-CONVERGE's goal for a request of peer ``p`` naming slot ``k``:
     its initiator is done and both peers agree on the SA; for a request the
     oracle judged acceptable when it was sent (``ask``), its effect is also
-    in force on both peers, so a refusal does not count as completing."""
+    in force on both peers, so a refusal does not count as completing.  A
+    request the user overtook by a newer move while it was outstanding
+    (``asked``, the user's record of it, replaced while the initiator starts
+    again: RFC 4555 3.5) is complete: the newer request is judged on its own."""
 
     def goal(w: World) -> bool:
-        if w.peers[p].ini.st != IState.IDLE:
-            return False
+        ini = w.peers[p].ini
+        if ini.st != IState.IDLE:
+            return bool(asked is not None and ini.again != 0 and ini.asked != asked)
         if ask is not None and not O.in_force(m, w, ask):
             return False
         if k == NOSA:
@@ -699,7 +704,7 @@ class _Responses:
     def __init__(self, m: Model, ex: Explorer, stop: bool, converge: bool, failover: bool) -> None:
         self.m, self.ex, self.stop = m, ex, stop
         self.converge, self.failover = converge, failover
-        self.engines: dict[tuple[str, int, int, O.Ask | None], _Bounded] = {}
+        self.engines: dict[tuple[str, int, int, O.Ask | None, Any], _Bounded] = {}
         # name -> (triggers, worst bound, (run prefix, bad path) of the first failure)
         self.results: dict[str, tuple[int, int, tuple[list[Input], list[Input]] | None]] = {
             "converge": (0, 0, None), "failover": (0, 0, None)}
@@ -707,15 +712,15 @@ class _Responses:
         self.seen: set[Any] = set()
 
     def _check(self, name: str, w: World, p: int, k: int, prefix: Callable[[], list[Input]],
-               ask: O.Ask | None = None) -> None:
+               ask: O.Ask | None = None, asked: Any = None) -> None:
         count, worst, bad = self.results[name]
         if bad is not None:
             return
         t = time.perf_counter()
-        key = (name, p, k, ask)
+        key = (name, p, k, ask, asked)
         eng = self.engines.get(key)
         if eng is None:
-            goal = converge_goal(self.m, p, k, ask) if name == "converge" else failover_goal(self.m, p, k)
+            goal = converge_goal(self.m, p, k, ask, asked) if name == "converge" else failover_goal(self.m, p, k)
             eng = self.engines[key] = _Bounded(self.m, goal, acts=name == "converge")
         d = eng.dist(w)
         if d >= INF:
@@ -739,7 +744,7 @@ class _Responses:
             key = ("c", j, p, k, ask)
             if key not in self.seen:
                 self.seen.add(key)
-                self._check("converge", w2, p, k, lambda: [*self.ex.run_to(i), inp], ask)
+                self._check("converge", w2, p, k, lambda: [*self.ex.run_to(i), inp], ask, w2.peers[p].ini.asked)
 
     def on_state(self, j: int, w: World) -> None:
         if self.failover:

@@ -170,12 +170,14 @@ class Encoding:
         def upto(k: int) -> z3.BoolRef:
             return among(range(k + 1))
 
-        if last in ("up", "cur_i", "cur_r", "alt_i", "alt_r", "out", "sel_i", "sel_r", "addrs", "probed", "verified"):
+        if last in ("up", "cur_i", "cur_r", "alt_i", "alt_r", "out", "sel_i", "sel_r", "addrs", "probed", "verified", "back"):
             return v & ~all_addr == 0
         if last == "kind":
             return among([int(k) for k in Kind])
-        if last in ("resp", "prot", "gen"):
+        if last in ("resp", "prot", "gen", "due"):
             return upto(1)
+        if last == "again":
+            return upto(2)
         if last == "mid":
             return upto(FIRST_MID + b.requests + 1)
         if last in ("sa", "intent"):

@@ -25,6 +25,7 @@ explorer's states.  Under other readings some do not (``apply_early`` breaks
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +45,7 @@ from ipsecmm.model import (
     World,
 )
 from ipsecmm.model import _ops as ops
-from ipsecmm.model._machines import request_for
+from ipsecmm.model._machines import AGAIN_IGNORE, _rr_needed, request_for
 from ipsecmm.model._vocab import recv_trigger
 
 from . import _preds as P
@@ -130,8 +131,25 @@ def fixed_addresses_work(m: Model, w: World) -> Any:
 
 def requests_counted(m: Model, w: World) -> Any:
     """Every request sent is counted once: it moves its initiator out of IDLE
-    and the message ID moves on only when its answer arrives."""
+    and the message ID moves on only when its answer arrives.  A MOBIKE
+    move while an update is outstanding (RFC 4555 3.5) counts too, and is
+    not always followed by a message ID of its own (a second one before the
+    answer, or one while the new update waits for its timer, only changes
+    the address that update asks for), so there the count is a bound."""
     init = _initial(m)
+    if m.prof.update_first:
+        # The move that makes the outstanding answer one to ignore has been
+        # counted, and the message ID it needs comes with that answer.  (No
+        # differences here: they would wrap around below the first ID.)
+        ok: Any = True
+        sent: Any = 0
+        first = 0
+        for p in m.mobile:
+            ini = w.peers[p].ini
+            first += init.peers[p].ini.mid
+            ok = ok & (ini.mid >= init.peers[p].ini.mid)
+            sent = sent + ini.mid + ops.pick(ini.st != IState.IDLE, 1, 0) + ops.pick(ini.again == AGAIN_IGNORE, 1, 0)
+        return ok & (sent <= w.used.requests + first)
     total: Any = 0
     for p in m.mobile:
         ini = w.peers[p].ini
@@ -160,21 +178,25 @@ def _askable(m: Model, p: int) -> dict[int, dict[str, frozenset[int]]]:
 
 
 def _askable_fields(m: Model, p: int) -> dict[int, dict[str, frozenset[int]]]:
-    # A request may depend on the IKE_SA's own alternates (MOBIKE's list of
-    # additional addresses grows and shrinks with them), so every set of
-    # the peer's own addresses is tried there.
+    # A request may depend on the IKE_SA's own side and on which of the
+    # peer's addresses work: MOBIKE's list of additional addresses grows and
+    # shrinks with the alternates and leaves out the address it is sent from
+    # (RFC 4555 3.6), which is the first working current address, or else
+    # the first working one.  So every set of the peer's own addresses is
+    # tried as alternates, as current addresses and as working addresses.
     ps0 = _initial(m).peers[p]
     own = [k for k in range(m.n_addr) if m.owned[p] >> k & 1]
+    subsets = [sum(1 << own[j] for j in range(len(own)) if bits >> j & 1) for bits in range(1 << len(own))]
     views = []
-    for bits in range(1 << len(own)):
-        alt = sum(1 << own[j] for j in range(len(own)) if bits >> j & 1)
-        e = ps0.sad[0]
-        e = e._replace(alt_i=alt) if p == 0 else e._replace(alt_r=alt)
-        views.append(ps0._replace(sad=(e, *ps0.sad[1:])))
+    for cur in subsets[1:]:
+        for alt in subsets:
+            e = ps0.sad[0]
+            e = e._replace(cur_i=cur, alt_i=alt) if p == 0 else e._replace(cur_r=cur, alt_r=alt)
+            views.append(ps0._replace(sad=(e, *ps0.sad[1:])))
     res: dict[int, dict[str, set[int]]] = {}
     for a in m.alphabet.get(p, ()):
-        for ps in views:
-            msg = request_for(m, ps, p, a._replace(up=m.owned[p]))
+        for ps, up in itertools.product(views, subsets):
+            msg = request_for(m, ps, p, a._replace(up=up))
             per = res.setdefault(int(msg.kind), {f: set() for f in _ASKED})
             for f in _ASKED:
                 per[f].add(int(getattr(msg, f)))
@@ -211,6 +233,23 @@ def requests_well_formed(m: Model, w: World) -> Any:
         ok = ok & _imp(rsp.st == RState.RR_WAIT, _well_formed(m, p, rsp.pending, table))
         for msg in w.chan[p]:
             ok = ok & _imp(_request(msg), _well_formed(m, p, msg, table))
+    return ok
+
+
+def update_remembers(m: Model, w: World) -> Any:
+    """An initiator that moved before it asked (MOBIKE, RFC 4555 3.5) keeps,
+    while its UPDATE_SA_ADDRESSES is outstanding, a set of its own addresses
+    to go back to (the IKE_SA's, which are never empty), and a move that came
+    meanwhile marks only such an update; with nothing outstanding it keeps
+    neither."""
+    ok: Any = True
+    if not m.prof.update_first:
+        return ok
+    for p in (0, 1):
+        ini = w.peers[p].ini
+        updating = (ini.st == IState.WAIT) & (ini.req.kind == Kind.MOBIKE_UPDATE)
+        ok = ok & _imp(updating, (ini.back != 0) & ((ini.back & ~m.owned[p]) == 0))
+        ok = ok & _imp(NOT(updating), (ini.back == 0) & (ini.again == 0))
     return ok
 
 
@@ -261,12 +300,13 @@ def cached_answer(m: Model, w: World) -> Any:
 def requests_in_flight(m: Model, w: World) -> Any:
     """A protected request on the wire was sent by its initiator under a
     message ID it has used; under the current one, it is the outstanding
-    request itself (a retransmission or a duplicate of it)."""
+    request itself (a retransmission or a duplicate of it; after a MOBIKE
+    move, from the address the request left before, ``_same_request``)."""
     ok: Any = True
     for p in (0, 1):
         ini = w.peers[p].ini
         for msg in w.chan[p]:
-            current = (msg.mid == ini.mid) & _imp(ini.st == IState.WAIT, _same(msg, ini.req))
+            current = (msg.mid == ini.mid) & _imp(ini.st == IState.WAIT, _same_request(m, msg, ini.req))
             current = current & (ini.st != IState.IDLE)
             ok = ok & _imp(_request(msg), (msg.mid < ini.mid) | current)
     return ok
@@ -275,27 +315,66 @@ def requests_in_flight(m: Model, w: World) -> Any:
 def answers_in_flight(m: Model, w: World) -> Any:
     """A protected answer on the wire answers a message ID its responder has
     moved past; the answer to the latest one is the cached answer (a
-    responder replays its cache and overwrites it only with a newer answer)."""
+    responder replays its cache and overwrites it only with a newer answer),
+    save for the packet's addresses: a replay goes back to wherever the
+    retransmission came from (RFC 7296 2.11), which after a MOBIKE move is
+    not where the first copy came from (RFC 4555 3.5).  No initiator reads
+    an answer's addresses, so the rest is all the induction needs."""
     ok: Any = True
     for p in (0, 1):
         rsp = w.peers[p].rsp
         for msg in w.chan[p]:
-            ok = ok & _imp(_response(msg), (msg.mid < rsp.mid) & _imp(msg.mid + 1 == rsp.mid, _same(msg, rsp.cache)))
+            latest = _same(_content(msg), _content(rsp.cache))
+            ok = ok & _imp(_response(msg), (msg.mid < rsp.mid) & _imp(msg.mid + 1 == rsp.mid, latest))
     return ok
+
+
+def _content(msg: Msg, header: tuple[str, ...] = ("src", "dst")) -> tuple[Any, ...]:
+    """``msg`` without the ``header`` fields of its IP header."""
+    return tuple(v for f, v in zip(msg._fields, msg, strict=True) if f not in header)
+
+
+def _same_request(m: Model, copy: Msg, req: Msg) -> Any:
+    """``copy`` is a copy of the request ``req``.  Where an initiator moves
+    while its UPDATE_SA_ADDRESSES is outstanding (RFC 4555 3.5), it sends the
+    request again from its newer address, and the copies sent before still
+    carry the older one as their source."""
+    if m.prof.update_first:
+        moved = (copy.src == req.src) | (req.kind == Kind.MOBIKE_UPDATE)
+        return _same(_content(copy, ("src",)), _content(req, ("src",))) & moved
+    return _same(copy, req)
+
+
+def _answered_hold(m: Model, pend: Msg) -> Any:
+    """The held request was answered before its check: MOBIKE's
+    UPDATE_SA_ADDRESSES, where the responder answers first (RFC 4555 3.5)."""
+    if not m.prof.answer_first:
+        return False
+    return pend.kind == Kind.MOBIKE_UPDATE
 
 
 def held_request(m: Model, w: World) -> Any:
     """A responder holds a request only while it checks return routability,
     and the request it holds is the initiator's outstanding one, not yet
-    answered."""
+    answered.  A MOBIKE responder answers UPDATE_SA_ADDRESSES before the
+    check (RFC 4555 3.5): that request it holds under the message ID it
+    answered, its cache is that answer, and until the answer arrives it is
+    the initiator's outstanding request (or the initiator gave up on it)."""
     ok: Any = True
     for p in (0, 1):
         ini, rsp = w.peers[p].ini, w.peers[1 - p].rsp
         pend = rsp.pending
-        ok = ok & _imp(rsp.st == RState.READY, _same(pend, EMPTY))
+        ok = ok & _imp(rsp.st == RState.READY, _same(pend, EMPTY) & (rsp.due == 0))
         held = (pend.mid == rsp.mid) & (pend.resp == 0) & (pend.prot == 1) & (rsp.mid == ini.mid)
-        held = held & (ini.st != IState.IDLE) & _imp(ini.st == IState.WAIT, _same(pend, ini.req))
-        held = held & _among(pend.kind, m.prof.request_kinds)
+        held = held & (ini.st != IState.IDLE) & _imp(ini.st == IState.WAIT, _same_request(m, pend, ini.req))
+        held = held & _among(pend.kind, m.prof.request_kinds) & (rsp.due == 0)
+        answered = _answered_hold(m, pend)
+        if answered is not False:
+            early = (pend.mid + 1 == rsp.mid) & (pend.resp == 0) & (pend.prot == 1)
+            early = early & (rsp.cache.mid == pend.mid) & (rsp.cache.kind == pend.kind)
+            waiting = (ini.st != IState.IDLE) & _imp(ini.st == IState.WAIT, _same_request(m, pend, ini.req))
+            early = early & _imp(ini.mid == pend.mid, waiting)
+            held = (answered & early) | (NOT(answered) & held)
         ok = ok & _imp(rsp.st == RState.RR_WAIT, held)
     return ok
 
@@ -311,7 +390,17 @@ def held_request_checked(m: Model, w: World) -> Any:
         q = 1 - p
         ps = w.peers[q]
         if ps.rsp.st == RState.RR_WAIT:
-            ok = ok & _passes_until_rr(m, ps, q, ps.rsp.pending)
+            # An answered hold went through the checks before its answer;
+            # now it is a retransmission to them, and nothing is decided on
+            # it any more but whether the IPsec SAs follow: it still has an
+            # address to verify.
+            pend = ps.rsp.pending
+            answered = _answered_hold(m, pend)
+            passes = _passes_until_rr(m, ps, q, pend)
+            if answered is not False:
+                unverified = _rr_needed(m, ps, q, pend, Kind.MOBIKE_UPDATE) != 0
+                passes = (answered & unverified) | (NOT(answered) & passes)
+            ok = ok & passes
     return ok
 
 
@@ -364,8 +453,17 @@ def databases_follow(m: Model, w: World) -> Any:
     is half done and the SADs agree; when a responder has carried out the
     outstanding request and the answer is still on its way, the SADs agree
     once the initiator has taken that answer.  This is INV-AGREE made
-    inductive: it holds in flight, not only at rest."""
+    inductive: it holds in flight, not only at rest.
+
+    Not stated for MOBIKE's order (RFC 4555 3.5): its initiator moves before
+    it asks and again while it waits, and its responder moves the IKE_SA when
+    it answers and the IPsec SAs only after the check, so the SADs differ in
+    more shapes than one exchange in flight; the lemma claims nothing there,
+    and z3 proves no INV-AGREE for that profile (the explorer still judges
+    it)."""
     ok: Any = True
+    if m.prof.update_first:
+        return ok
     level = []
     for p in (0, 1):
         ini, rsp = w.peers[p].ini, w.peers[1 - p].rsp
@@ -447,13 +545,18 @@ def used_addresses_verified(m: Model, w: World) -> Any:
     current addresses came through the same check, and so did alternates
     where a responder may fail over to them (mm verifies an alternates
     request; MOBIKE does not verify its ADDITIONAL_ADDRESSES list, and never
-    fails over by itself).  ``verified`` only grows."""
+    fails over by itself).  ``verified`` only grows.  A responder that
+    answers first (MOBIKE, RFC 4555 3.5) moves the IKE_SA to the new address
+    before the check and leaves it there if the check fails: only its IPsec
+    SAs wait for the check."""
     ok: Any = True
     if not m.prof.return_routability:
         return ok
     for p in (0, 1):
         ps = w.peers[p]
-        for e in ps.sad:
+        for k, e in enumerate(ps.sad):
+            if k == 0 and m.prof.answer_first:
+                continue
             used = P.cur(e, 1 - p) | e.out
             if m.prof.responder_failover:
                 used = used | P.alt(e, 1 - p)
@@ -469,6 +572,7 @@ LEMMAS: dict[str, Callable[[Model, World], Any]] = {
     "lemma: requests sent are counted": requests_counted,
     "lemma: requests ask what a user can ask": requests_well_formed,
     "lemma: an initiator keeps exactly its outstanding request": outstanding_request,
+    "lemma: a MOBIKE update remembers where it left from": update_remembers,
     "lemma: window of one": window,
     "lemma: the cache answers the previous message ID": cached_answer,
     "lemma: requests in flight are current or old": requests_in_flight,

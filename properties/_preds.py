@@ -395,9 +395,13 @@ def applied_once(m: Model, pre: World, inp: Input, post: World) -> bool:
     if msg.mid + 1 == rsp.mid and rsp.cache.kind == msg.kind:
         back = pre.chan[q]
         if back[len(back) - 1].kind == Kind.EMPTY:
+            # The cached answer, sent back to where this copy came from (RFC
+            # 7296 2.11): a MOBIKE initiator that moved retransmits from its
+            # new address (RFC 4555 3.5).
+            again = rsp.cache._replace(src=msg.dst, dst=msg.src)
             found = False
             for x in post.chan[q]:
-                if x == rsp.cache:
+                if x == again:
                     found = True
             return found
     return True
@@ -856,7 +860,13 @@ def effect(m: Model, pre: World, post: World, q: int, k: int) -> tuple[int, int,
         return None
     if a.gen != before.gen or b.gen != before.gen:
         return None  # new keys: another SA in the old one's place, not this SA changed
-    return int(cur(before, q)), int(cur(a, q)), int(alt(before, q)), int(alt(a, q))
+    c0 = int(cur(before, q))
+    ini = pre.peers[q].ini
+    if m.prof.update_first and ini.req.kind == Kind.MOBIKE_UPDATE and ini.back and m.mode[k] != Mode.TRANSPORT:
+        # RFC 4555 3.5: this initiator moved the IKE_SA and its tunnel SAs
+        # before it asked; the addresses it left are the ones it remembered.
+        c0 = int(ini.back)
+    return c0, int(cur(a, q)), int(alt(before, q)), int(alt(a, q))
 
 
 def replaced(c0: int, c1: int) -> bool:

@@ -172,7 +172,7 @@ def test_unlimited_drops_is_a_bound_the_command_line_takes(capsys):
 
 def test_bound_help_lists_every_bound_with_its_range():
     for verb, sub in _subparsers().items():
-        if verb in ("conformance", "requirements", "pcap"):
+        if verb in ("conformance", "requirements", "pcap", "trace"):
             continue
         text = " ".join(sub.format_help().split())
         for key, (lo, hi) in BOUND_LIMITS.items():
@@ -388,6 +388,7 @@ BAD_INVOCATIONS = {
     "report": ["--no-z3"],  # --out is required
     "requirements": ["--bogus"],
     "simulate": ["--steps", "x"],
+    "trace": ["capture.pcap"],  # --keys is required
     "vectors": ["--coverage", "everything", "--out", "unused"],
 }
 
@@ -408,8 +409,8 @@ def test_every_verb_reports_a_bad_scenario_on_one_prefixed_line(verb, capsys, tm
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.toml").write_text("[scenario\nname = 'x'\n")
     extra = {"explain": ["INV-RR"], "report": ["--out", "out"], "vectors": ["--out", "out"],
-             "pcap": ["run.json", "--out", "out.pcap"]}.get(verb, [])
-    pos, opts = (extra[:1], extra[1:]) if verb in ("explain", "pcap") else ([], extra)
+             "pcap": ["run.json", "--out", "out.pcap"], "trace": ["capture.pcap", "--keys", "keys"]}.get(verb, [])
+    pos, opts = (extra[:1], extra[1:]) if verb in ("explain", "pcap", "trace") else ([], extra)
     assert main([verb, *pos, "--scenario", "bad.toml", *opts]) == 2
     assert "bad.toml: not valid TOML" in _one_line(capsys, verb)
 

@@ -189,12 +189,104 @@ def test_address_actions_on_an_inactive_sa_are_refused_but_update_revives_it():
 
 def test_mobike_moves_ike_and_tunnel_sas_but_not_transport():
     m = model(profile="mobike")
-    w, ev = run(m, [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(I), deliver(R), deliver(I), deliver(R)])
+    rr = Input(InKind.RR_TIMEOUT, R)
+    # The update, its answer, the responder's check of a2 (wifi asks for one), the echo.
+    w, ev = run(m, [act(m, Action.UPDATE, "web", "a1", "a2"), deliver(I), deliver(R), rr, deliver(R), deliver(I)])
     assert answer(ev) == Reason.OK
     for peer in (I, R):
         assert sad(m, w, peer, "ike").cur_i == bit(m, "a2")
         assert sad(m, w, peer, "vpn").cur_i == bit(m, "a2")
         assert sad(m, w, peer, "web").cur_i == bit(m, "a1")  # RFC 4555 leaves transport mode out
+    assert w.peers[R].rsp.st == RState.READY and w.peers[R].rsp.verified & bit(m, "a2")
+
+
+def test_mobike_initiator_moves_its_sas_before_it_asks():
+    # RFC 4555 3.5: the IKE_SA and the IPsec SAs move first, then
+    # UPDATE_SA_ADDRESSES goes out from the new address.
+    m = model(profile="mobike")
+    w, _ = run(m, [act(m, Action.UPDATE, "ike", "a1", "a2")])
+    assert sad(m, w, I, "ike").cur_i == bit(m, "a2") and sad(m, w, I, "vpn").cur_i == bit(m, "a2")
+    assert w.chan[I][0].kind == Kind.MOBIKE_UPDATE and w.chan[I][0].src == m.sc.addr_index("a2")
+    assert sad(m, w, R, "ike").cur_i == bit(m, "a1")
+
+
+def test_mobike_initiator_goes_back_when_refused():
+    m = model(profile="mobike")
+    w, ev = exchange(m, act(m, Action.UPDATE, "ike", "a1", "a3"), run(m, [Input(InKind.GAIN, I, m.sc.addr_index("a3"))])[0])
+    assert answer(ev) == Reason.UNACCEPTABLE_ADDRESSES  # a v6 address for a v4 IKE_SA
+    for peer in (I, R):
+        assert sad(m, w, peer, "ike").cur_i == bit(m, "a1") and sad(m, w, peer, "vpn").cur_i == bit(m, "a1")
+
+
+def test_mobike_responder_answers_before_it_checks_return_routability():
+    m = model(profile="mobike")
+    w, _ = run(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), deliver(I)])
+    assert w.chan[R][0].resp == 1 and w.chan[R][0].reason == Reason.OK  # answered, no challenge yet
+    assert w.peers[R].rsp.st == RState.RR_WAIT
+    assert sad(m, w, R, "ike").cur_i == bit(m, "a2")  # the IKE_SA moved with the answer
+    assert sad(m, w, R, "vpn").cur_i == bit(m, "a1")  # the IPsec SAs wait for the check
+    w, _ = run(m, [deliver(R), Input(InKind.RR_TIMEOUT, R)], w)
+    assert w.chan[R][0].kind == Kind.RR_CHALLENGE and w.chan[R][0].dst == m.sc.addr_index("a2")
+
+
+def test_mobike_failed_check_leaves_the_ipsec_sas_and_refuses_nothing():
+    m = model(profile="mobike")
+    rr = Input(InKind.RR_TIMEOUT, R)
+    w, ev = run(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), deliver(I), deliver(R), rr,
+                    Input(InKind.DROP, R, 0), rr])
+    assert answer(ev) == Reason.OK and not [e for e in ev if e.what == "refuse"]
+    assert w.peers[R].rsp.st == RState.READY
+    assert sad(m, w, R, "vpn").cur_i == bit(m, "a1") and sad(m, w, R, "vpn").out == bit(m, "a1")
+    assert sad(m, w, I, "vpn").cur_i == bit(m, "a2")  # the initiator cannot know
+
+
+def test_mobike_newer_move_starts_again_instead_of_busy():
+    m = _mobike(requests=2)
+    first = act(m, Action.UPDATE, "ike", "a1", "a2")
+    w, ev = run(m, [first, act(m, Action.UPDATE, "ike", "a2", "a1")])
+    assert not [e for e in ev if e.what == "refuse"]
+    ini = w.peers[I].ini
+    assert ini.st == IState.WAIT and ini.req.mid == 2 and ini.req.src == m.sc.addr_index("a1")  # readdressed
+    assert sad(m, w, I, "ike").cur_i == bit(m, "a1")
+    # The first update reaches the responder; its answer is ignored and a new
+    # UPDATE_SA_ADDRESSES (message ID 3) goes out from a1 on the next timer.
+    w, _ = run(m, [deliver(I), deliver(R)], w)
+    assert sad(m, w, R, "ike").cur_i == bit(m, "a2")
+    w, _ = run(m, [Input(InKind.TIMEOUT, I)], w)
+    assert w.chan[I][0].kind == Kind.MOBIKE_UPDATE and w.chan[I][0].mid == 3 and w.chan[I][0].src == m.sc.addr_index("a1")
+    # The responder finishes its check of a2 before it takes the next request
+    # (one exchange at a time, docs/model.md); the retransmission then lands.
+    rr = Input(InKind.RR_TIMEOUT, R)
+    w, ev = run(m, [deliver(I), rr, deliver(R), deliver(I), Input(InKind.TIMEOUT, I), deliver(I), deliver(R)], w)
+    assert answer(ev) == Reason.OK and w.peers[I].ini.st == IState.IDLE
+    for peer in (I, R):
+        assert sad(m, w, peer, "ike").cur_i == bit(m, "a1") and sad(m, w, peer, "vpn").cur_i == bit(m, "a1")
+
+
+def test_a_cached_answer_goes_where_the_retransmission_came_from():
+    # RFC 7296 2.11; a MOBIKE initiator that moved again retransmits from its newer address.
+    m = _mobike(requests=2)
+    w, _ = run(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), deliver(I), Input(InKind.DROP, R, 0),
+                   act(m, Action.UPDATE, "ike", "a2", "a1"), Input(InKind.TIMEOUT, I), deliver(I)])
+    resp = w.chan[R][0]
+    assert resp.resp == 1 and resp.mid == 2 and resp.dst == m.sc.addr_index("a1") and resp.src == m.sc.addr_index("r1")
+
+
+def _mobike(**bounds) -> Model:
+    sc = default_scenario()
+    return Model(dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, **bounds)), "mobike")
+
+
+def test_mobike_sees_tunnel_sas_on_the_ike_sas_addresses():
+    # The default scenario's vpn declares r1 and r2; a MOBIKE IPsec SA runs on the IKE_SA's pair.
+    m = model(profile="mobike")
+    ike, vpn = m.sc.slots[0], m.sc.slots[m.sc.slot_index("vpn")]
+    assert (vpn.cur_i, vpn.cur_r) == (ike.cur_i, ike.cur_r) == (bit(m, "a1"), bit(m, "r1"))
+    web = m.sc.slots[m.sc.slot_index("web")]
+    assert web.cur_r == bit(m, "r1") | bit(m, "r2")  # transport mode: as declared
+    assert model(profile="mm").sc.slots[m.sc.slot_index("vpn")].cur_r == bit(m, "r1") | bit(m, "r2")
+    fo = model("failover", profile="mobike").sc
+    assert fo.slots[0].alt_i == fo.slots[0].alt_i | (1 << fo.addr_index("a3")) and fo.slots[1].alt_i == 0
 
 
 def test_mobike_refusals_do_not_say_why():

@@ -3,6 +3,7 @@ vacuity, runs, and the seeded mutants."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from ipsecmm.cli import main
-from ipsecmm.model import InKind, builtin_scenario, default_scenario
+from ipsecmm.model import Action, InKind, Input, Model, builtin_scenario, default_scenario
 from ipsecmm.properties import MUTANTS, REGISTRY, Checker, Run, by_id, kill
+from ipsecmm.properties._check import converge_goal
+from ipsecmm.properties._preds import applied_once, goal_update
 from ipsecmm.properties._registry import Invariant, StepInvariant
 
-from conftest import ROOT
-from helpers import breaks_at, violates_at_end
+from conftest import ROOT, model
+from helpers import act, breaks_at, deliver, violates_at_end
+from helpers import run as run_inputs
 
 # The contract: every ID of shared/requirements.md.
 CATALOGUE = {
@@ -283,3 +287,52 @@ def test_a_responder_that_ignores_a_failure_report_fails_scn_active_only():
     pre, _, _, post = run.replay()[-1]
     assert pre == post
     assert violates_at_end("SCN-ACTIVE-ONLY", run)
+
+
+# --------------------------------------------------------------------------- RFC 4555's order, as the properties judge it
+
+
+def _steps(m, inputs):
+    """(pre, input, post) of each step of a run."""
+    out, w = [], m.initial()
+    for inp in inputs:
+        w2, _ = run_inputs(m, [inp], w)
+        out.append((w, inp, w2))
+        w = w2
+    return out
+
+
+def test_an_update_made_before_asking_counts_for_mob_update():
+    # RFC 4555 3.5: the initiator's SAD moved when it sent the request, so the
+    # answer step changes only the responder's; MOB-UPDATE measures the move
+    # from where the initiator was before it asked.
+    m = model(profile="mobike")
+    steps = _steps(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), deliver(0), deliver(1)])
+    pre, inp, post = steps[-1]
+    assert post.peers[0].ini.st.name == "IDLE"
+    assert goal_update(m, pre, inp, post)
+
+
+def test_a_readdressed_retransmission_gets_the_cached_answer_at_its_new_source():
+    # RFC 4555 3.5: a node that moved again retransmits from the newer address;
+    # the cached answer goes there (RFC 7296 2.11), which INV-ONCE accepts.
+    sc = default_scenario()
+    m = Model(dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, requests=2)), "mobike")
+    steps = _steps(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), act(m, Action.UPDATE, "ike", "a2", "a1"),
+                       deliver(0), Input(InKind.TIMEOUT, 0), deliver(1), deliver(0)])
+    pre, inp, post = steps[-1]
+    assert pre.chan[0][0].src == m.sc.addr_index("a1") and post.chan[1][0].dst == m.sc.addr_index("a1")
+    assert applied_once(m, pre, inp, post)
+
+
+def test_a_request_overtaken_by_a_newer_move_is_complete_for_live_converge():
+    sc = default_scenario()
+    m = Model(dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, requests=2)), "mobike")
+    steps = _steps(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), act(m, Action.UPDATE, "ike", "a2", "a1")])
+    first = steps[0][2].peers[0].ini.asked
+    goal = converge_goal(m, 0, 0, None, first)
+    assert not goal(steps[0][2])  # still outstanding
+    assert goal(steps[1][2])  # the user moved on (RFC 4555 3.5)
+    # The same move asked again restarts the exchange but overtakes nothing.
+    same = _steps(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), act(m, Action.UPDATE, "ike", "a1", "a2")])
+    assert same[1][2].peers[0].ini.again != 0 and not goal(same[1][2])
