@@ -65,13 +65,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ipsecmm.model import Model, Role, Scenario, get_profile
 
-from ._check import MET, Checker, model_of, monitor_search, planned, search, violation_extra
+from ._check import MET, Checker, capability_search, model_of, monitor_search, planned, search, violation_extra
 from ._diffexplore import affected, factory
 from ._genmutants import GenMutant, Trace, generate, shipped, traces
 from ._lockstep import Group, changed_groups, lockstep, said
@@ -209,23 +209,14 @@ def plan_baseline(g: Ground, profile: str, caps: dict[str, Capability]) -> None:
 
 def plan_kill(g: Ground, m1: Model, rid: str) -> dict[str, Any] | None:
     """A planned capability the mutant ``m1`` no longer meets on plan ground
-    ``g``: searched as ``Checker.check_capability`` searches (first step,
-    then each goal), within the ground's state limit."""
-    cap = g.plans[rid]
-    start = None
-    if cap.after is not None:
-        inputs, stats, start = search(m1, cap.after, max_states=g.limit)
-        if inputs is None:
-            if stats.complete:
-                return _no_witness(g, rid)
-            raise _Incomplete(f"its search of {g.name} for the first step of {rid} passed {g.limit:,} states")
-    for _, goal in cap.goals:
-        inputs, stats, _ = search(m1, goal, start=start, max_states=g.limit)
-        if inputs is None and stats.complete:
-            return _no_witness(g, rid)
-        if inputs is None:
-            raise _Incomplete(f"its search of {g.name} for a goal of {rid} passed {g.limit:,} states")
-    return None
+    ``g``: the checker's own searches (:func:`capability_search`), within
+    the ground's state limit."""
+    found = capability_search(m1, g.plans[rid], max_states=g.limit, stop_at_miss=True)
+    if not found.missing:
+        return None
+    if found.complete:
+        return _no_witness(g, rid)
+    raise _Incomplete(f"its search of {g.name} for {found.missing[0]} of {rid} passed {g.limit:,} states")
 
 
 # --------------------------------------------------------------------------- one mutant
@@ -644,10 +635,26 @@ def sample(mutants: list[Any], every: int) -> list[Any]:
     return mutants[::every]
 
 
-def run_all(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None, every: int = 1) -> dict[str, Any]:
+class UnknownMutant(ValueError):
+    """A ``--name`` that the generator did not make for this profile."""
+
+
+def pick(mutants: list[Any], names: Iterable[str]) -> list[Any]:
+    """The mutants named, in the generator's order; a name the generator did
+    not make is an error naming it (a typo must not judge nothing)."""
+    wanted = set(names)
+    unknown = sorted(wanted - {mu.name for mu in mutants})
+    if unknown:
+        raise UnknownMutant(f"no generated mutant of this profile is called {unknown[0]!r}")
+    return [mu for mu in mutants if mu.name in wanted]
+
+
+def run_all(profile: str = "mm", jobs: int = 2, progress: TextIO | None = None, every: int = 1,
+            names: Iterable[str] = ()) -> dict[str, Any]:
+    names = list(names)
     ctx = prepare(profile, jobs, progress)
     generated = len(ctx.mutants)
-    ctx.mutants = sample(ctx.mutants, every)
+    ctx.mutants = pick(ctx.mutants, names) if names else sample(ctx.mutants, every)
     _log(progress, f"{len(ctx.mutants)} mutants of {profile}" + (f" (every {every}th of {generated})" if every > 1 else ""))
     doc = document(ctx, list(judge_all(ctx, jobs, progress)))
     doc["sample"] = {"every": every, "generated": generated}

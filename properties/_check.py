@@ -347,10 +347,19 @@ class _Hooks:
             f(i, w, inp, j, w2)
 
 
-def monitor_search(m: Model, mon: Monitor, max_states: int | None = None) -> tuple[list[Input] | None, int, bool]:
+#: A state graph an exploration recorded: its worlds, and per world its
+#: steps (input, successor's index) in the order ``Model.successors`` gives.
+Graph = tuple[list[World], list[list[tuple[Input, int]]]]
+
+
+def monitor_search(m: Model, mon: Monitor, max_states: int | None = None,
+                   graph: Graph | None = None) -> tuple[list[Input] | None, int, bool]:
     """Breadth-first search of (world, history) pairs for a step after which
     ``mon.ok`` fails: (the shortest run to it or None, pairs explored,
-    complete)."""
+    complete).  With ``graph`` (the main exploration's, complete), the
+    steps are read off it instead of computed again for every pair."""
+    if graph is not None:
+        return _monitor_on_graph(m, mon, graph, max_states)
     w0 = m.canonical(m.initial())
     start = (w0, mon.start(m, w0))
     index = {start: 0}
@@ -373,6 +382,45 @@ def monitor_search(m: Model, mon: Monitor, max_states: int | None = None) -> tup
                     path.reverse()
                     return path, len(nodes), True
                 key = (w2, g2)
+                if key not in index:
+                    index[key] = len(nodes)
+                    nodes.append(key)
+                    parent.append((i, inp))
+                    nxt.append(len(nodes) - 1)
+            if max_states is not None and len(nodes) >= max_states:
+                return None, len(nodes), False
+        frontier = nxt
+    return None, len(nodes), True
+
+
+def _monitor_on_graph(m: Model, mon: Monitor, graph: Graph,
+                      max_states: int | None) -> tuple[list[Input] | None, int, bool]:
+    """``monitor_search`` over a recorded graph: the same pairs in the same
+    order, a world standing for itself by its index."""
+    worlds, succ = graph
+    start = (0, mon.start(m, worlds[0]))
+    index = {start: 0}
+    nodes = [start]
+    parent: list[tuple[int, Input | None]] = [(-1, None)]
+    frontier = [0]
+    while frontier:
+        nxt = []
+        for i in frontier:
+            k, g = nodes[i]
+            w = worlds[k]
+            for inp, j in succ[k]:
+                w2 = worlds[j]
+                g2 = mon.update(m, g, w, inp, w2)
+                if not mon.ok(m, g2, w, inp, w2):
+                    path = [inp]
+                    n = i
+                    while n > 0:
+                        n, via = parent[n]
+                        assert via is not None
+                        path.append(via)
+                    path.reverse()
+                    return path, len(nodes), True
+                key = (j, g2)
                 if key not in index:
                     index[key] = len(nodes)
                     nodes.append(key)
@@ -621,6 +669,46 @@ def fair_successors(m: Model, w: World, acts: bool) -> list[tuple[Input, World]]
 INF = 10**9
 
 
+@dataclass
+class CapabilitySearch:
+    """What :func:`capability_search` found: a witness run per goal reached
+    (the first step's run included), the goals (or the first step) missed,
+    and whether every search that missed was exhaustive."""
+
+    runs: list[tuple[str, list[Input]]]
+    missing: list[str]
+    complete: bool
+
+
+def capability_search(m: Model, cap: Capability, max_states: int | None = None,
+                      stop_at_miss: bool = False) -> CapabilitySearch:
+    """The searches a capability's verdict rests on, in its order: the first
+    step (``cap.after``, a refusal) if it has one, then each goal from the
+    end of that step.  The checker asks it of the model; mutation adequacy
+    asks it of a mutant, within a state limit and stopping at the first
+    miss."""
+    start_inputs: list[Input] = []
+    start: World | None = None
+    if cap.after is not None:
+        inputs, stats, end = search(m, cap.after, max_states=max_states)
+        if inputs is None:
+            return CapabilitySearch([], ["the first step (a refusal)"], stats.complete)
+        start_inputs, start = inputs, end
+    runs: list[tuple[str, list[Input]]] = []
+    missing: list[str] = []
+    complete = True
+    for label, goal in cap.goals:
+        inputs, stats, _ = search(m, goal, start=start, max_states=max_states)
+        complete = complete and (stats.complete or inputs is not None)
+        if inputs is None:
+            missing.append(label)
+            if stop_at_miss:
+                break
+        else:
+            runs.append((label, start_inputs + inputs))
+    return CapabilitySearch(runs, missing, complete)
+
+
 class _Bounded:
     """Longest fair distance to a goal, or INF when a fair run avoids it."""
 
@@ -629,19 +717,45 @@ class _Bounded:
         self.memo: dict[World, int] = {}
         self.stack: set[World] = set()
 
-    def dist(self, w: World) -> int:
+    def _known(self, w: World) -> int | None:
         if self.goal(w):
             return 0
         if w in self.memo:
             return self.memo[w]
         if w in self.stack:
             return INF  # a fair cycle that never reaches the goal
+        return None
+
+    def dist(self, w: World) -> int:
+        """A depth-first search with its own stack of frames (world, fair
+        successors, next one to visit, longest distance so far), not the
+        interpreter's: a mutant that retransmits for ever makes fair paths
+        thousands of steps long."""
+        known = self._known(w)
+        if known is not None:
+            return known
         self.stack.add(w)
-        succ = fair_successors(self.m, w, self.acts)
-        best = INF if not succ else 1 + max(self.dist(w2) for _, w2 in succ)
-        self.stack.discard(w)
-        self.memo[w] = min(best, INF)
-        return self.memo[w]
+        frames: list[list[Any]] = [[w, fair_successors(self.m, w, self.acts), 0, -1]]
+        while True:
+            f = frames[-1]
+            succ = f[1]
+            if f[2] < len(succ):
+                w2 = succ[f[2]][1]
+                f[2] += 1
+                known = self._known(w2)
+                if known is not None:
+                    f[3] = max(f[3], known)
+                else:
+                    self.stack.add(w2)
+                    frames.append([w2, fair_successors(self.m, w2, self.acts), 0, -1])
+                continue
+            frames.pop()
+            done = min(INF if not succ else 1 + f[3], INF)
+            self.stack.discard(f[0])
+            self.memo[f[0]] = done
+            if not frames:
+                return done
+            frames[-1][3] = max(frames[-1][3], done)
 
     def bad_path(self, w: World) -> list[Input]:
         """A fair continuation that never reaches the goal."""
@@ -931,7 +1045,7 @@ class Checker:
             v = verdicts.get(r.id)
             if v is not None and v.status in MET and any(isinstance(c, Monitor) for c in r.checks):
                 self.log(f"[{profile}] {r.id}: history")
-                verdicts[r.id] = self.with_monitors(r, profile, sc, v)
+                verdicts[r.id] = self.with_monitors(r, profile, sc, v, main.graph)
         for r in todo:
             if r.id in verdicts:
                 continue
@@ -955,6 +1069,9 @@ class Checker:
         verdicts: dict[str, Verdict]
         responses: _Responses
         model: Model
+        #: the explored graph, kept when a requirement asked has a history
+        #: property (its search reads the steps off it)
+        graph: Graph | None = None
 
     def main_pass(self, sc: Scenario, profile: str, todo: list[Requirement], stop: bool = False,
                   explorer: Callable[[Model], Explorer] | None = None) -> Checker.Main:
@@ -993,9 +1110,24 @@ class Checker:
 
         hooks.extra_edge.append(edge)
         hooks.extra_state.append(state)
+        steps: list[list[tuple[Input, int]]] | None = None
+        if explorer is None and any(isinstance(c, Monitor) for r in todo for c in r.checks):
+            steps = []
+
+            def record(i: int, w: World, inp: Input, j: int, w2: World) -> None:
+                assert steps is not None
+                while len(steps) <= i:
+                    steps.append([])
+                steps[i].append((inp, j))
+
+            hooks.extra_edge.append(record)
         hooks.prepare()
         started = time.perf_counter()
         stats = ex.run(on_state=hooks.on_state, on_edge=hooks.on_edge)
+        graph: Graph | None = None
+        if steps is not None and stats.complete:
+            steps += [[] for _ in range(len(ex.worlds) - len(steps))]
+            graph = (ex.worlds, steps)
         secs = time.perf_counter() - started
         self.log(f"explored {stats.states:,} states, {stats.transitions:,} transitions in {secs:.1f}s")
         exhaustive = "exhaustive for the scenario" if stats.complete else f"search cut short: {stats.stopped}"
@@ -1045,7 +1177,7 @@ class Checker:
                 continue
             verdicts[r.id] = self.capability_verdict(r, cap, profile, sc, goal_runs, missing, stats.complete,
                                                      "explorer", exhaustive, secs)
-        return Checker.Main(stats, verdicts, responses, m)
+        return Checker.Main(stats, verdicts, responses, m, graph)
 
     def capability_verdict(self, r: Requirement, cap: Capability, profile: str, sc: Scenario,
                            runs: list[Run], missing: list[str], complete: bool, engine: str, bound: str,
@@ -1082,13 +1214,15 @@ class Checker:
 
     # ------------------------------------------------------------------ histories
 
-    def with_monitors(self, r: Requirement, profile: str, sc: Scenario, v: Verdict) -> Verdict:
+    def with_monitors(self, r: Requirement, profile: str, sc: Scenario, v: Verdict,
+                      graph: Graph | None = None) -> Verdict:
         """``v`` (what the step properties of ``r`` concluded) combined with
-        the search of its history properties."""
+        the search of its history properties (over ``graph`` when the main
+        pass kept it)."""
         for mon in (c for c in r.checks if isinstance(c, Monitor)):
             t = time.perf_counter()
             m = model_of(sc, profile, self.mutant)
-            bad, states, complete = monitor_search(m, mon)
+            bad, states, complete = monitor_search(m, mon, graph=graph)
             secs = time.perf_counter() - t
             if bad is not None:
                 run = Run(sc, profile, bad, label=f"counterexample to {r.id}", mutant=self.mutant,
@@ -1140,23 +1274,9 @@ class Checker:
         sc = planned(self.sc, cap.plan)
         m = model_of(sc, profile)
         bound = "shortest run; " + (cap.plan.describe() if cap.plan else "the scenario's bounds")
-        start_inputs: list[Input] = []
-        start: World | None = None
-        if cap.after is not None:
-            inputs, stats, end = search(m, cap.after)
-            if inputs is None:
-                return self.capability_verdict(r, cap, profile, sc, [], ["the first step (a refusal)"],
-                                               stats.complete, "explorer", bound, time.perf_counter() - t)
-            start_inputs, start = inputs, end
-        runs, missing, complete = [], [], True
-        for label, goal in cap.goals:
-            inputs, stats, _ = search(m, goal, start=start)
-            complete = complete and (stats.complete or inputs is not None)
-            if inputs is None:
-                missing.append(label)
-            else:
-                runs.append(Run(sc, profile, start_inputs + inputs, label=f"witness: {label}"))
-        return self.capability_verdict(r, cap, profile, sc, runs, missing, complete, "explorer", bound,
+        found = capability_search(m, cap)
+        runs = [Run(sc, profile, inputs, label=f"witness: {label}") for label, inputs in found.runs]
+        return self.capability_verdict(r, cap, profile, sc, runs, found.missing, found.complete, "explorer", bound,
                                        time.perf_counter() - t)
 
     def check_comparison(self, r: Requirement, chk: Comparison, profile: str) -> Verdict:

@@ -19,7 +19,9 @@ mutant through it (:class:`DiffExplorer`), for the main exploration of
   affected world is reachable has the original's whole future, where the
   original met every requirement asked; its steps are the original's.
 * the explorer is also the ``Known`` of the hooks: a state of the original's
-  graph and a step that is one of the original's need no invariant evaluated.
+  graph and a step out of an unaffected world need no invariant evaluated (a
+  step out of an affected world does, even to the original's successor: the
+  mutant may say something else on the way).
 
 Capability goals are evaluated only on the steps the hooks see, so a goal the
 mutant seems to miss must be confirmed by a full exploration (``_adequacy``
@@ -275,9 +277,11 @@ class DiffExplorer(Explorer):
                         if report:
                             assert on_edge is not None
                             # a step of the original: from an unaffected world
-                            # any step; from an affected one, if the original
-                            # takes it to the same world
-                            self._edge_known = r >= 0 and (original is None or (rj >= 0 and original.get(inp) == rj))
+                            # any step.  From an affected one none, not even a
+                            # step to the world the original goes to: the
+                            # mutant may say something else on the way (a
+                            # reason, a report), and only the step can tell.
+                            self._edge_known = r >= 0 and original is None
                             on_edge(i, w, inp, j, w2)
                 if nxt:
                     depth += 1

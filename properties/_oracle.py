@@ -248,6 +248,8 @@ def in_force(m: Model, w: Any, ask: Ask) -> bool:
     k = ask.sa
     if not 0 <= k < len(m.sc.slots):
         return False
+    if int(w.peers[0].sad[k].gen) != int(w.peers[1].sad[k].gen):
+        return False  # in force on both means one SA: the same keys on both peers
     sides = [_side(w.peers[p].sad[k], ask.requester) for p in (0, 1)]
     for p, (cur, alt) in enumerate(sides):
         cur, alt = members(cur), members(alt)

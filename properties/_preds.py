@@ -276,7 +276,13 @@ def at_rest(m: Model, w: World) -> Any:
 
 
 def sad_spd(m: Model, w: World) -> Any:
-    """INV-SAD-SPD: transport SAs only use address pairs their SPD selects."""
+    """INV-SAD-SPD: transport SAs only use address pairs their SPD selects,
+    and a deleted SA leaves no SAD or SPD state behind."""
+    return covered(m, w) & deleted_bare(m, w)
+
+
+def covered(m: Model, w: World) -> Any:
+    """Transport SAs only use address pairs their SPD selects."""
     ok: Any = True
     for p in (0, 1):
         ps = w.peers[p]
@@ -290,11 +296,28 @@ def sad_spd(m: Model, w: World) -> Any:
     return ok
 
 
+def deleted_bare(m: Model, w: World) -> Any:
+    """The other direction of SAD and SPD agreeing: a deleted SA leaves nothing behind, on
+    either peer: no addresses, alternates or traffic in the SAD, no keys (its
+    generation back to none), and no SPD selectors that would still steer
+    traffic to it (RFC 4301 4.4.1: SPD entries point at SAs that exist)."""
+    ok: Any = True
+    for ps in w.peers:
+        for k in range(m.n_slots):
+            e, s = ps.sad[k], ps.spd[k]
+            bare = ((e.gen == 0) & (e.cur_i == 0) & (e.cur_r == 0) & (e.alt_i == 0) & (e.alt_r == 0)
+                    & (e.out == 0) & (s.sel_i == 0) & (s.sel_r == 0))
+            ok = ok & ((e.state != SAState.DELETED) | bare)
+    return ok
+
+
 def nonempty(m: Model, w: World) -> Any:
+    """INV-NONEMPTY: an active SA has a current address on each side, and its
+    traffic goes somewhere (an SA with nowhere to send is not active)."""
     ok: Any = True
     for ps in w.peers:
         for e in ps.sad:
-            ok = ok & ((e.state != SAState.ACTIVE) | ((e.cur_i != 0) & (e.cur_r != 0)))
+            ok = ok & ((e.state != SAState.ACTIVE) | ((e.cur_i != 0) & (e.cur_r != 0) & (e.out != 0)))
     return ok
 
 
@@ -427,6 +450,47 @@ def _bare(x: Msg) -> Msg:
     return x._replace(src=NOADDR, dst=NOADDR)
 
 
+def _lost(pre: World, p: int, src: Any) -> bool:
+    """Whether a message peer ``p`` sends from ``src`` in this step is lost
+    before it is seen: its outgoing channel is full, or the source address
+    does not work (see ``Model._run``)."""
+    ch = pre.chan[p]
+    return ch[len(ch) - 1].kind != Kind.EMPTY or not pre.up >> int(src) & 1
+
+
+def window_step(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """A step in which a responder may answer: a message delivered to it, or
+    its return routability timer."""
+    return inp.kind == InKind.DELIVER or inp.kind == InKind.RR_TIMEOUT
+
+
+def window_kept(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """INV-ONCE, the responder's half of RFC 7296 2.1-2.2 that makes "at most
+    once" checkable at all: an answer it puts on the wire that is not the
+    repeat of its cached one moves its window past that request; and when
+    its window moves, the answer goes out in the
+    same step (unless the wire loses it).  A responder that answers but keeps
+    expecting the same message ID would treat the retransmission as new and
+    judge it again, and would drop the initiator's next request as out of
+    window; one that decides but sends nothing leaves its initiator to
+    retransmit for an answer it already has."""
+    q = inp.peer if inp.kind == InKind.RR_TIMEOUT else 1 - inp.peer
+    a, b = pre.peers[q].rsp, post.peers[q].rsp
+    if a is b and pre.chan[q] is post.chan[q]:
+        return True
+    kept = _bare(a.cache)
+    fresh = [x for x in sent_by(pre, inp, post, q)
+             if x.resp == 1 and x.prot == 1 and x.kind != Kind.RR_CHALLENGE and _bare(x) != kept]
+    for x in fresh:
+        # Only the window: the cache itself is INV-ONCE's monitor's business,
+        # and a canonical world drops it once no retransmission can come.
+        if int(b.mid) != int(x.mid) + 1:
+            return False
+    if b.mid != a.mid and not fresh:
+        return _lost(pre, q, b.cache.src)
+    return True
+
+
 def once_start(m: Model, w: World) -> Any:
     return (None, None, False)
 
@@ -472,9 +536,13 @@ def unprotected_step(m: Model, pre: World, inp: Input) -> bool:
 
 
 def receiver_unchanged(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """INV-AUTH: the receiver of an unprotected message keeps every record
+    and sends nothing back: an answer (even the cached one) to a message
+    anyone could have sent would make the responder a reflector, and only a
+    protected message is known to come from the peer (draft 14)."""
     q = 1 - inp.peer
     a, b = pre.peers[q], post.peers[q]
-    if not same_databases(a, b):
+    if not same_databases(a, b) or sent_by(pre, inp, post, q):
         return False
     for x, y in ((a.ini, b.ini), (a.rsp, b.rsp)):
         for f in range(len(x)):
@@ -506,9 +574,13 @@ def refusal_harmless(m: Model, pre: World, inp: Input, post: World) -> bool:
 
 
 def address_refusal_step(m: Model, pre: World, inp: Input, post: World) -> bool:
-    """A responder refuses an address request (change or check-only)."""
+    """A responder refuses an address request (change or check-only), or the
+    addresses of a new CHILD_SA."""
     d = decision(m, pre, inp, post)
-    return d is not None and d.answer.reason != Reason.OK and is_in(kind_of(d.request.kind), ADDRESS)
+    if d is None or d.answer.reason == Reason.OK:
+        return False
+    kind = kind_of(d.request.kind)
+    return kind == Kind.CREATE or is_in(kind, ADDRESS)
 
 
 def expected_reason(m: Model, pre: World, d: Decision, inp: Input) -> Reason | None:
@@ -530,7 +602,16 @@ def reasons_precise(m: Model, pre: World, inp: Input, post: World) -> bool:
     the independent oracle says fails first (never a refusal of an
     acceptable request, never a coarse code)."""
     d = decision(m, pre, inp, post)
-    if d is None or d.answer.reason == Reason.OK or not is_in(kind_of(d.request.kind), ADDRESS):
+    if d is None or d.answer.reason == Reason.OK:
+        return True
+    kind = kind_of(d.request.kind)
+    if kind == Kind.CREATE:
+        # A new CHILD_SA's addresses are refused in IKEv2's own words (RFC
+        # 7296 3.10.1), which every profile shares: the code must still be
+        # the one for the check that fails first.
+        want = expected_reason(m, pre, d, inp)
+        return want is None or int(d.answer.reason) == int(m.prof.wire_reason(Kind.CREATE, want))
+    if not is_in(kind, ADDRESS):
         return True
     want = expected_reason(m, pre, d, inp)
     return want is None or int(d.answer.reason) == int(want)
@@ -582,13 +663,45 @@ def local_reasons_precise(m: Model, pre: World, inp: Input, post: World) -> bool
     want = _local_expected(m, pre, inp)
     p = inp.peer
     if post.peers[p].ini.st == IState.WAIT:
-        return want == Reason.OK
+        # Sending means on the wire: an initiator that waits for an answer
+        # to a request it never sent is refusing without saying so.
+        req = post.peers[p].ini.req
+        out = [x for x in sent_by(pre, inp, post, p) if x.resp == 0]
+        return want == Reason.OK and (bool(out) or _lost(pre, p, req.src))
     events: list[Any] = []
     after = m.step(pre, inp, events)
     if after is not None and after.peers[p].ini.st == IState.WAIT:
         return want == Reason.OK
     said = [int(e.reason) for e in events if e.what == "refuse" and e.peer == p]
     return want != Reason.OK and said == [int(want)]
+
+
+def waiting_timeout(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """An initiator's retransmission timer fires while it waits for an answer."""
+    return inp.kind == InKind.TIMEOUT and pre.peers[inp.peer].ini.st == IState.WAIT
+
+
+def gave_up_precise(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """MOB-REASON for a request that gets no answer (RFC 7296 2.1, 2.4): a
+    timeout never passes unnoticed (the request goes out again, within the
+    scenario's retransmission budget, or the initiator gives up), and giving
+    up tells the user GAVE_UP, the one reason that says the peer did not
+    answer, nothing else."""
+    p = inp.peer
+    if post == pre:
+        return False  # the user would wait for ever, told nothing
+    if post.peers[p].ini.st == IState.WAIT:
+        # still waiting: only while retransmissions are left (a request sent
+        # for ever is a peer never declared dead)
+        return int(post.peers[p].ini.retries) <= m.sc.bounds.retransmits
+    events: list[Any] = []
+    m.step(pre, inp, events)
+    said = [int(e.reason) for e in events if e.what == "refuse" and e.peer == p]
+    return said == [int(Reason.GAVE_UP)]
+
+
+#: Timers that change nothing.
+ignored_timeouts = unchanged(InKind.TIMEOUT)
 
 
 def check_answered(m: Model, pre: World, inp: Input, post: World) -> bool:
@@ -768,6 +881,31 @@ def was_active(m: Model, pre: World, inp: Input, post: World) -> bool:
     assert app is not None
     k = slot_of(m, app.msg.sa)
     return k != NOSA and pre.peers[app.peer].sad[k].state == SAState.ACTIVE
+
+
+def _moved_slot(m: Model, d: Decision) -> int:
+    """The SA an accepted update moves: the named one, or MOBIKE's IKE_SA."""
+    if kind_of(d.request.kind) == Kind.MOBIKE_UPDATE:
+        return 0
+    return slot_of(m, d.request.sa) if kind_of(d.request.kind) == Kind.UPDATE else NOSA
+
+
+def update_accepted(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """A responder accepts an UPDATE of a named SA, or MOBIKE's update."""
+    d = decision(m, pre, inp, post)
+    # An empty answer is a cache the canonical world dropped (its initiator
+    # gave up): nothing to read the outcome from.
+    return (d is not None and d.answer.kind != Kind.EMPTY and d.answer.reason == Reason.OK
+            and _moved_slot(m, d) != NOSA)
+
+
+def revived(m: Model, pre: World, inp: Input, post: World) -> bool:
+    """SCN-ACTIVE-ONLY, the way back (draft 8, reading R5 of docs/model.md):
+    an SA the responder accepts an update for is active afterwards, so that
+    the address actions the inactive state refuses work on it again."""
+    d = decision(m, pre, inp, post)
+    assert d is not None
+    return post.peers[d.peer].sad[_moved_slot(m, d)].state == SAState.ACTIVE
 
 
 def failure_report(m: Model, pre: World, inp: Input, post: World) -> bool:
@@ -1014,8 +1152,9 @@ def goal_refused(m: Model, pre: World, inp: Input, post: World) -> bool:
 def goal_fallback(m: Model, pre: World, inp: Input, post: World) -> bool:
     """SCN-FALLBACK: a new CHILD_SA replaced an old one on a new address: the
     DELETE of the old one is answered, and an SA of the same mode created by
-    a negotiation is active on both peers, with an initiator address the old
-    one did not use."""
+    a negotiation is active on both peers, with the same fresh keys on both,
+    each peer sending to the other's current addresses, and an initiator
+    address the old one did not use."""
     g = granted(m, pre, inp)
     if g is None or g[3] == NOSA or int(g[2].kind) != Action.DELETE:
         return False
@@ -1025,7 +1164,10 @@ def goal_fallback(m: Model, pre: World, inp: Input, post: World) -> bool:
     old = pre.peers[g[0]].sad[k].cur_i
     for j in range(1, m.n_slots):
         a, b = post.peers[0].sad[j], post.peers[1].sad[j]
-        if (a.gen == 1 and a.state == SAState.ACTIVE and b.state == SAState.ACTIVE and same_addresses(a, b)
+        # Consistent means usable: one fresh key set held by both peers, and
+        # each sending to the other's current addresses.
+        if (a.gen == 1 and b.gen == 1 and a.state == SAState.ACTIVE and b.state == SAState.ACTIVE
+                and same_addresses(a, b) and a.out == a.cur_r and b.out == b.cur_i
                 and m.mode[j] == m.mode[k] and a.cur_i & ~old):
             return True
     return False

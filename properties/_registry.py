@@ -206,12 +206,17 @@ REGISTRY: tuple[Requirement, ...] = (
         "MOB-REASON", "10.1.2, 4.2", "A refused address request says which check failed (SPD, local policy, "
         "PAD, unknown or inactive SA, last address...), as an oracle written from the draft's checks judges it.", "invariant",
         (StepInvariant(P.reasons_precise, P.address_refusal_step, DECIDED),
-         StepInvariant(P.local_reasons_precise, P.user_act, frozenset({InKind.ACT}), loops=P.local_refusals)),
+         StepInvariant(P.local_reasons_precise, P.user_act, frozenset({InKind.ACT}), local=False,
+                       loops=P.local_refusals),
+         StepInvariant(P.gave_up_precise, P.waiting_timeout, frozenset({InKind.TIMEOUT}), local=False,
+                       loops=P.ignored_timeouts)),
         profiles=("mobike", "mm"),
         note="ikev2 has no address requests to refuse: not applicable.",
         property="always: when a responder refuses an address request, the wire reason is the check that the "
                  "independent oracle (properties/_oracle.py) says fails first; an initiator refuses a user's request "
-                 "itself exactly when the oracle's local checks fail, with the first failing one's reason",
+                 "itself exactly when the oracle's local checks fail, with the first failing one's reason, and "
+                 "otherwise puts the request on the wire; a request left unanswered ends, after its retransmissions, "
+                 "with GAVE_UP and no other reason",
     ),
     Requirement(
         "MOB-SINGLE-EXCHANGE", "10.1.2, 10.1.1", "Moving an SA to a new address takes one request/response "
@@ -305,7 +310,8 @@ REGISTRY: tuple[Requirement, ...] = (
                     plan=Plan(bounds=(("requests", 3), *NICE), actions=(Action.UPDATE, Action.CREATE, Action.DELETE)),
                     attempt=Action.CREATE),),
         property="sometimes: after a refused request, a DELETE of the old CHILD_SA answered while a freshly negotiated "
-                 "SA of its mode, on an initiator address the old one did not use, is active on both peers",
+                 "SA of its mode, on an initiator address the old one did not use, is active on both peers with the "
+                 "same fresh keys, each sending to the other's current addresses",
     ),
     Requirement(
         "SCN-REFUSAL-HARMLESS", "5.3", "A refused request changes nothing on either peer and does not stop "
@@ -343,11 +349,13 @@ REGISTRY: tuple[Requirement, ...] = (
     Requirement(
         "SCN-ACTIVE-ONLY", "8", "Address actions on an SA that is not active are refused.", "invariant",
         (StepInvariant(P.was_active, P.multihoming_applied, DELIVER),
-         StepInvariant(P.cut_off_handled, P.failure_report, frozenset({InKind.PATH_DEAD}), loops=P.ignored_reports)),
+         StepInvariant(P.cut_off_handled, P.failure_report, frozenset({InKind.PATH_DEAD}), loops=P.ignored_reports),
+         StepInvariant(P.revived, P.update_accepted, DECIDED)),
         note="By default UPDATE revives an inactive SA (docs/model.md, reading R5); "
              "with inactive_update=refuse it is covered too.",
         property="always: a responder carrying out ADD, REMOVE or alternates found the SA active; an active SA "
-                 "that a failure report cuts off moves its traffic off the dead addresses or stops being active",
+                 "that a failure report cuts off moves its traffic off the dead addresses or stops being active; "
+                 "an SA whose UPDATE the responder accepts is active afterwards",
     ),
     Requirement(
         "SCN-OWNER-DECIDES", "8, 10.3.1", "Only the owner of an address adds, removes or replaces it; the other "
@@ -380,12 +388,14 @@ REGISTRY: tuple[Requirement, ...] = (
     Requirement(
         "INV-SAD-SPD", "9.1, 10.3.1", "In transport mode every address pair an SA uses is covered by the SPD "
         "of that peer.", "invariant", (Invariant(P.sad_spd, subject=P.any_transport_sa, about="a transport-mode SA"),),
-        property="always: a transport SA's current addresses and traffic lie within its SPD selectors",
+        property="always: a transport SA's current addresses and traffic lie within its SPD selectors, and a "
+                 "deleted SA keeps no addresses, alternates, traffic, keys or SPD selectors",
     ),
     Requirement(
         "INV-NONEMPTY", "5.3; RFC 5061", "Every active SA keeps at least one current address on each side.",
         "invariant", (Invariant(P.nonempty, subject=P.addresses_changed, about="an SA whose addresses changed"),),
-        property="always: an active SA has a current address on each side, on both peers",
+        property="always: an active SA has a current address on each side and sends its traffic somewhere, on "
+                 "both peers",
     ),
     Requirement(
         "INV-ALT-DISJOINT", "5.4", "An SA's alternates never overlap its current addresses.", "invariant",
@@ -402,14 +412,18 @@ REGISTRY: tuple[Requirement, ...] = (
         "cached answer is sent again.", "invariant",
         (StepInvariant(P.applied_once, lambda m, pre, inp, post: P.old_request_step(m, pre, inp), DELIVER,
                        local=False),
+         StepInvariant(P.window_kept, P.window_step, DECIDED, local=False),
          Monitor(P.once_start, P.once_update, P.once_ok)),
         property="always: a request that is not the next one changes nothing, and a retransmission of the last one "
-                 "gets again the answer that was put on the wire for it",
+                 "gets again the answer that was put on the wire for it; a responder's new answer moves its window "
+                 "past that request, and a window that moves sends its answer in that step",
     ),
     Requirement(
         "INV-AUTH", "4.1, 14", "A message the IKE_SA does not protect changes nothing.", "invariant",
-        (StepInvariant(P.receiver_unchanged, lambda m, pre, inp, post: P.unprotected_step(m, pre, inp), DELIVER),),
-        property="always: delivering an unprotected message leaves the receiving peer unchanged",
+        (StepInvariant(P.receiver_unchanged, lambda m, pre, inp, post: P.unprotected_step(m, pre, inp), DELIVER,
+                       local=False),),
+        property="always: delivering an unprotected message leaves the receiving peer unchanged and unheard (no "
+                 "answer, not even a cached one)",
     ),
     Requirement(
         "INV-RR", "RFC 4555 3.7, 5", "Where policy asks for return routability, no traffic goes to an address "

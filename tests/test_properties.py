@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ipsecmm.cli import main
-from ipsecmm.model import Action, InKind, Input, Model, builtin_scenario, default_scenario
+from ipsecmm.model import Action, InKind, Input, Model, Reason, builtin_scenario, default_scenario
 from ipsecmm.properties import MUTANTS, REGISTRY, Checker, Run, by_id, kill
 from ipsecmm.properties._check import converge_goal
 from ipsecmm.properties._preds import applied_once, goal_update
@@ -257,7 +257,6 @@ def test_an_initiator_that_gives_the_wrong_reason_for_its_own_refusal_fails_mob_
     no edge for them; MOB-REASON still judges them (StepInvariant.loops)
     against the oracle's local checks: with no working address at all,
     NO_SOURCE comes first, and a request the checks pass must go out."""
-    from ipsecmm.model import Reason
     from ipsecmm.properties import kill
 
     sc = builtin_scenario("stranded")
@@ -287,6 +286,70 @@ def test_a_responder_that_ignores_a_failure_report_fails_scn_active_only():
     pre, _, _, post = run.replay()[-1]
     assert pre == post
     assert violates_at_end("SCN-ACTIVE-ONLY", run)
+
+
+def _killed_by(scenario: str, mutant: str, rid: str) -> Run:
+    """``mutant`` breaks ``rid`` on the built-in ``scenario`` (which the
+    original meets there); a safety property's run ends at the offending
+    step (a response property's run is a prefix and a fair path that never
+    gets there)."""
+    sc = builtin_scenario(scenario)
+    assert kill(sc, None, among=[rid]) is None
+    found = kill(sc, mutant, among=[rid])
+    assert found is not None and found[0] == rid, (mutant, found)
+    if rid != "LIVE-CONVERGE":
+        assert violates_at_end(rid, found[1])
+    return found[1]
+
+
+def test_a_responder_whose_window_stands_still_fails_inv_once():
+    """It answers (the wire looks right) but keeps expecting the same message
+    ID: it would judge the retransmission again and drop the next request."""
+    run = _killed_by("stranded", "responder:READY:recv_add#3:drop-write(rsp.mid)", "INV-ONCE")
+    pre, _, events, post = run.replay()[-1]
+    assert [e.reason for e in events if e.what == "refuse"] and pre.peers[1].rsp.mid == post.peers[1].rsp.mid
+
+
+def test_a_responder_that_decides_but_sends_nothing_fails_inv_once():
+    run = _killed_by("multihomed", "responder:READY:recv_check_remove#8:drop-sends", "INV-ONCE")
+    pre, _, _, post = run.replay()[-1]
+    assert post.peers[1].rsp.mid == pre.peers[1].rsp.mid + 1 and post.chan[1] == pre.chan[1]
+
+
+def test_a_responder_that_answers_a_forgery_from_its_cache_fails_inv_auth():
+    # the retransmission check before the protection check: a forged copy
+    # of the last request gets the cached answer
+    run = _killed_by("default", "responder:READY:recv_add#0:swap-next", "INV-AUTH")
+    assert run.inputs[-1].kind == InKind.DELIVER
+
+
+def test_an_initiator_that_waits_without_sending_fails_mob_reason():
+    run = _killed_by("stranded", "initiator:IDLE:act_add#2:drop-sends", "MOB-REASON")
+    assert [i.kind for i in run.inputs] == [InKind.ACT]
+
+
+@pytest.mark.parametrize("mutant", ["initiator:WAIT:timeout#1:reason(UNSUPPORTED)", "initiator:WAIT:timeout#1:delete"])
+def test_an_initiator_that_gives_up_wrongly_fails_mob_reason(mutant):
+    """Giving up says GAVE_UP (an events-only mutant: the same state graph),
+    and the last timeout does not pass unnoticed (a loop: no edge at all)."""
+    run = _killed_by("fallback", mutant, "MOB-REASON")
+    assert run.inputs[-1].kind == InKind.TIMEOUT
+
+
+def test_a_wrong_code_for_a_refused_child_sa_fails_mob_reason():
+    run = _killed_by("fallback", "responder:READY:recv_create#3:reason(NOT_OWNER)", "MOB-REASON")
+    _, _, events, _ = run.replay()[-1]
+    assert [e.reason for e in events if e.what == "refuse"] == [Reason.TS_UNACCEPTABLE]
+
+
+@pytest.mark.parametrize(("scenario", "mutant", "rid"), [
+    ("fallback", "responder:READY:recv_delete#3:drop-write(spd.sel_i)", "INV-SAD-SPD"),  # a deleted SA's SPD entry stays
+    ("fallback", "responder:READY:recv_create#11:drop-write(sad.out)", "INV-NONEMPTY"),  # a new SA with nowhere to send
+    ("fallback", "responder:READY:recv_create#11:drop-write(sad.gen)", "LIVE-CONVERGE"),  # the two peers' keys differ
+    ("stranded", "responder:READY:recv_update#14:drop-write(sad.state)", "SCN-ACTIVE-ONLY"),  # moved, still inactive
+])
+def test_what_an_sa_holds_after_a_change_is_judged(scenario, mutant, rid):
+    _killed_by(scenario, mutant, rid)
 
 
 # --------------------------------------------------------------------------- RFC 4555's order, as the properties judge it
@@ -336,3 +399,33 @@ def test_a_request_overtaken_by_a_newer_move_is_complete_for_live_converge():
     # The same move asked again restarts the exchange but overtakes nothing.
     same = _steps(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), act(m, Action.UPDATE, "ike", "a1", "a2")])
     assert same[1][2].peers[0].ini.again != 0 and not goal(same[1][2])
+
+
+def test_history_search_over_the_recorded_graph_is_the_search_itself():
+    """The checker reads a history property's steps off the graph its main
+    pass recorded: the same pairs, in the same order, so the same verdict,
+    pair count and shortest counterexample as stepping the model again."""
+    from ipsecmm.properties._check import Explorer, Monitor, model_of, monitor_search
+
+    def recorded(m):
+        ex = Explorer(m)
+        steps: list[list] = []
+
+        def record(i, w, inp, j, w2):
+            while len(steps) <= i:
+                steps.append([])
+            steps[i].append((inp, j))
+
+        assert ex.run(on_edge=record).complete
+        return ex.worlds, steps + [[] for _ in range(len(ex.worlds) - len(steps))]
+
+    def history(rid):
+        return next(c for c in by_id()[rid].checks if isinstance(c, Monitor))
+
+    for mutant in (None, "responder:READY:recv_add#1:drop-sends"):
+        m = model_of(builtin_scenario("window"), "mm", mutant)
+        graph = recorded(m)
+        for rid in ("INV-ONCE", "SCN-REFUSAL-HARMLESS"):
+            assert monitor_search(m, history(rid), graph=graph) == monitor_search(m, history(rid)), (mutant, rid)
+    # the mutant answers a retransmission with nothing: the history sees it
+    assert monitor_search(m, history("INV-ONCE"))[0] is not None
