@@ -453,6 +453,8 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         return _generated_mutants(args)
     if args.every != 1:
         raise UsageError("--every samples the generated mutants: it needs --generated")
+    if args.name:
+        raise UsageError("--name picks generated mutants: it needs --generated")
     from ipsecmm.properties import MUTANTS, kill, killers
     from ipsecmm.properties._check import _killing_props, holding, model_of
 
@@ -498,7 +500,21 @@ def _generated_mutants(args: argparse.Namespace) -> int:
         from ipsecmm._files import check_output_file
 
         check_output_file(Path(args.out))  # before hours of work, not after
-    doc = adequacy.run_all(args.profile, args.jobs, None if args.json else default_progress(), every=args.every)
+    if args.name and args.every != 1:
+        raise UsageError("--name and --every both pick mutants: give one of them")
+    from ipsecmm.properties._genmutants import from_name
+
+    for name in args.name:
+        try:
+            from_name(name)
+        except KeyError:
+            raise UsageError(f"--name {shown(name)}: not the name of a generated mutant "
+                             "(ROLE:STATE:trigger#N:operator, as the result lists them)") from None
+    try:
+        doc = adequacy.run_all(args.profile, args.jobs, None if args.json else default_progress(), every=args.every,
+                               names=args.name)
+    except adequacy.UnknownMutant as e:
+        raise UsageError(f"--name: {e}") from None
     if args.out:
         write_atomic(Path(args.out), adequacy.dumps(doc))
     print(adequacy.dumps(doc) if args.json else adequacy.text(doc), end="")
@@ -596,6 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--every", type=integer(1), default=1, metavar="N",
                    help="with --generated: judge every N-th generated mutant only, a deterministic sample "
                         "(default 1: all of them; the committed result is a sample, see make mutants)")
+    p.add_argument("--name", action="append", default=[], metavar="MUTANT",
+                   help="with --generated: judge only this generated mutant (repeatable), as named in the result, "
+                        "e.g. responder:READY:recv_update#7:drop-write(rsp.mid)")
     p.set_defaults(func=cmd_mutants)
 
     for register in _EXTRA:
