@@ -788,7 +788,8 @@ def converge_goal(m: Model, p: int, k: int, ask: O.Ask | None = None, asked: Any
             return False
         if k == NOSA:
             return True
-        return bool(P.same_addresses(w.peers[0].sad[k], w.peers[1].sad[k]))
+        # an SA one peer deleted is in force as gone: nothing of it left
+        return bool(P.same_addresses(w.peers[0].sad[k], w.peers[1].sad[k])) and not P.left_behind(w, k)
 
     return goal
 

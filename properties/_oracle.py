@@ -259,6 +259,8 @@ def in_force(m: Model, w: Any, ask: Ask) -> bool:
             return False
         if ask.action in (Action.ADD, Action.CREATE) and ask.new not in cur:
             return False
+        if ask.action == Action.CREATE and not int(w.peers[p].sad[k].out):
+            return False  # a new SA is in force when it carries traffic
         if ask.action == Action.REMOVE and ask.old in cur:
             return False
         if ask.action == Action.SET_ALT and alt != ask.addrs:

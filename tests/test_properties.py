@@ -343,8 +343,8 @@ def test_a_wrong_code_for_a_refused_child_sa_fails_mob_reason():
 
 
 @pytest.mark.parametrize(("scenario", "mutant", "rid"), [
-    ("fallback", "responder:READY:recv_delete#3:drop-write(spd.sel_i)", "INV-SAD-SPD"),  # a deleted SA's SPD entry stays
-    ("fallback", "responder:READY:recv_create#11:drop-write(sad.out)", "INV-NONEMPTY"),  # a new SA with nowhere to send
+    ("fallback", "responder:READY:recv_delete#3:drop-write(spd.sel_i)", "LIVE-CONVERGE"),  # a deleted SA's SPD entry stays
+    ("fallback", "responder:READY:recv_create#11:drop-write(sad.out)", "LIVE-CONVERGE"),  # a new SA sending nowhere
     ("fallback", "responder:READY:recv_create#11:drop-write(sad.gen)", "LIVE-CONVERGE"),  # the two peers' keys differ
     ("stranded", "responder:READY:recv_update#14:drop-write(sad.state)", "SCN-ACTIVE-ONLY"),  # moved, still inactive
 ])
@@ -399,6 +399,18 @@ def test_a_request_overtaken_by_a_newer_move_is_complete_for_live_converge():
     # The same move asked again restarts the exchange but overtakes nothing.
     same = _steps(m, [act(m, Action.UPDATE, "ike", "a1", "a2"), act(m, Action.UPDATE, "ike", "a1", "a2")])
     assert same[1][2].peers[0].ini.again != 0 and not goal(same[1][2])
+
+
+def test_no_capability_with_a_search_plan_or_first_step_carries_always_checks():
+    """The main pass judges a capability's ``always`` steps only for the
+    capabilities it searches itself; on any other one they would be silently
+    ignored, so none may have them."""
+    from ipsecmm.properties._registry import Capability
+
+    for r in REGISTRY:
+        for c in r.checks:
+            if isinstance(c, Capability) and (c.plan is not None or c.after is not None):
+                assert not c.always, r.id
 
 
 def test_history_search_over_the_recorded_graph_is_the_search_itself():
