@@ -357,48 +357,17 @@ def monitor_search(m: Model, mon: Monitor, max_states: int | None = None,
     """Breadth-first search of (world, history) pairs for a step after which
     ``mon.ok`` fails: (the shortest run to it or None, pairs explored,
     complete).  With ``graph`` (the main exploration's, complete), the
-    steps are read off it instead of computed again for every pair."""
-    if graph is not None:
-        return _monitor_on_graph(m, mon, graph, max_states)
-    w0 = m.canonical(m.initial())
-    start = (w0, mon.start(m, w0))
-    index = {start: 0}
-    nodes = [start]
-    parent: list[tuple[int, Input | None]] = [(-1, None)]
-    frontier = [0]
-    while frontier:
-        nxt = []
-        for i in frontier:
-            w, g = nodes[i]
-            for inp, w2 in m.successors(w):
-                g2 = mon.update(m, g, w, inp, w2)
-                if not mon.ok(m, g2, w, inp, w2):
-                    path = [inp]
-                    j = i
-                    while j > 0:
-                        j, via = parent[j]
-                        assert via is not None
-                        path.append(via)
-                    path.reverse()
-                    return path, len(nodes), True
-                key = (w2, g2)
-                if key not in index:
-                    index[key] = len(nodes)
-                    nodes.append(key)
-                    parent.append((i, inp))
-                    nxt.append(len(nodes) - 1)
-            if max_states is not None and len(nodes) >= max_states:
-                return None, len(nodes), False
-        frontier = nxt
-    return None, len(nodes), True
-
-
-def _monitor_on_graph(m: Model, mon: Monitor, graph: Graph,
-                      max_states: int | None) -> tuple[list[Input] | None, int, bool]:
-    """``monitor_search`` over a recorded graph: the same pairs in the same
-    order, a world standing for itself by its index."""
-    worlds, succ = graph
-    start = (0, mon.start(m, worlds[0]))
+    steps are read off it instead of computed again for every pair, and a
+    world stands for itself by its index: the same pairs in the same order."""
+    world: Callable[[Any], World]
+    steps: Callable[[Any], Iterable[tuple[Input, Any]]]
+    if graph is None:
+        root: Any = m.canonical(m.initial())
+        world, steps = (lambda w: w), m.successors
+    else:
+        root = 0
+        world, steps = graph[0].__getitem__, graph[1].__getitem__
+    start = (root, mon.start(m, world(root)))
     index = {start: 0}
     nodes = [start]
     parent: list[tuple[int, Input | None]] = [(-1, None)]
@@ -407,9 +376,9 @@ def _monitor_on_graph(m: Model, mon: Monitor, graph: Graph,
         nxt = []
         for i in frontier:
             k, g = nodes[i]
-            w = worlds[k]
-            for inp, j in succ[k]:
-                w2 = worlds[j]
+            w = world(k)
+            for inp, k2 in steps(k):
+                w2 = world(k2)
                 g2 = mon.update(m, g, w, inp, w2)
                 if not mon.ok(m, g2, w, inp, w2):
                     path = [inp]
@@ -420,7 +389,7 @@ def _monitor_on_graph(m: Model, mon: Monitor, graph: Graph,
                         path.append(via)
                     path.reverse()
                     return path, len(nodes), True
-                key = (j, g2)
+                key = (k2, g2)
                 if key not in index:
                     index[key] = len(nodes)
                     nodes.append(key)
