@@ -446,8 +446,8 @@ def window_kept(m: Model, pre: World, inp: Input, post: World) -> bool:
     """INV-ONCE, the responder's half of RFC 7296 2.1-2.2 that makes "at most
     once" checkable at all: an answer it puts on the wire that is not the
     repeat of its cached one moves its window past that request; and when
-    its window moves, the answer goes out in the
-    same step (unless the wire loses it).  A responder that answers but keeps
+    its window moves, the answer goes out in the same step (unless the wire
+    loses it).  A responder that answers but keeps
     expecting the same message ID would treat the retransmission as new and
     judge it again, and would drop the initiator's next request as out of
     window; one that decides but sends nothing leaves its initiator to
