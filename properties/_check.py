@@ -352,6 +352,25 @@ class _Hooks:
 Graph = tuple[list[World], list[list[tuple[Input, int]]]]
 
 
+class GraphRecorder:
+    """An edge hook that records the steps of an exploration, per world in
+    the order the explorer takes them; ``graph`` is the result once the
+    exploration is complete (worlds without steps included)."""
+
+    def __init__(self) -> None:
+        self.steps: list[list[tuple[Input, int]]] = []
+
+    def __call__(self, i: int, w: World, inp: Input, j: int, w2: World) -> None:
+        steps = self.steps
+        while len(steps) <= i:
+            steps.append([])
+        steps[i].append((inp, j))
+
+    def graph(self, worlds: list[World]) -> Graph:
+        self.steps += [[] for _ in range(len(worlds) - len(self.steps))]
+        return worlds, self.steps
+
+
 def monitor_search(m: Model, mon: Monitor, max_states: int | None = None,
                    graph: Graph | None = None) -> tuple[list[Input] | None, int, bool]:
     """Breadth-first search of (world, history) pairs for a step after which
@@ -1080,24 +1099,14 @@ class Checker:
 
         hooks.extra_edge.append(edge)
         hooks.extra_state.append(state)
-        steps: list[list[tuple[Input, int]]] | None = None
+        recorder: GraphRecorder | None = None
         if explorer is None and any(isinstance(c, Monitor) for r in todo for c in r.checks):
-            steps = []
-
-            def record(i: int, w: World, inp: Input, j: int, w2: World) -> None:
-                assert steps is not None
-                while len(steps) <= i:
-                    steps.append([])
-                steps[i].append((inp, j))
-
-            hooks.extra_edge.append(record)
+            recorder = GraphRecorder()
+            hooks.extra_edge.append(recorder)
         hooks.prepare()
         started = time.perf_counter()
         stats = ex.run(on_state=hooks.on_state, on_edge=hooks.on_edge)
-        graph: Graph | None = None
-        if steps is not None and stats.complete:
-            steps += [[] for _ in range(len(ex.worlds) - len(steps))]
-            graph = (ex.worlds, steps)
+        graph = recorder.graph(ex.worlds) if recorder is not None and stats.complete else None
         secs = time.perf_counter() - started
         self.log(f"explored {stats.states:,} states, {stats.transitions:,} transitions in {secs:.1f}s")
         exhaustive = "exhaustive for the scenario" if stats.complete else f"search cut short: {stats.stopped}"

@@ -417,19 +417,12 @@ def test_history_search_over_the_recorded_graph_is_the_search_itself():
     """The checker reads a history property's steps off the graph its main
     pass recorded: the same pairs, in the same order, so the same verdict,
     pair count and shortest counterexample as stepping the model again."""
-    from ipsecmm.properties._check import Explorer, Monitor, model_of, monitor_search
+    from ipsecmm.properties._check import Explorer, GraphRecorder, Monitor, model_of, monitor_search
 
     def recorded(m):
-        ex = Explorer(m)
-        steps: list[list] = []
-
-        def record(i, w, inp, j, w2):
-            while len(steps) <= i:
-                steps.append([])
-            steps[i].append((inp, j))
-
-        assert ex.run(on_edge=record).complete
-        return ex.worlds, steps + [[] for _ in range(len(ex.worlds) - len(steps))]
+        ex, rec = Explorer(m), GraphRecorder()
+        assert ex.run(on_edge=rec).complete
+        return rec.graph(ex.worlds)
 
     def history(rid):
         return next(c for c in by_id()[rid].checks if isinstance(c, Monitor))
