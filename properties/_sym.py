@@ -31,7 +31,25 @@ def bv(x: Any) -> z3.BitVecRef:
         return x.e
     if isinstance(x, SymBool):
         return z3.If(x.e, z3.BitVecVal(1, WIDTH), z3.BitVecVal(0, WIDTH))
-    return z3.BitVecVal(int(x) & MASK, WIDTH)
+    k = int(x) & MASK
+    got = _NUMERALS.get(k)
+    if got is None:
+        got = _NUMERALS[k] = z3.BitVecVal(k, WIDTH)
+    return got
+
+
+#: The model compares with a few small constants hundreds of thousands of
+#: times per relation; z3.BitVecVal is a sixth of the derivation's time.
+_NUMERALS: dict[int, z3.BitVecRef] = {}
+
+
+def conj(conds: Sequence[z3.BoolRef]) -> z3.BoolRef:
+    """``z3.And(*conds)`` without its per-argument coercion (a path has a few
+    dozen conditions, and there are thousands of paths)."""
+    if not conds:
+        return z3.BoolVal(True)
+    ctx = conds[0].ctx
+    return z3.BoolRef(z3.Z3_mk_and(ctx.ref(), len(conds), (z3.Ast * len(conds))(*(c.as_ast() for c in conds))), ctx)
 
 
 def boolean(x: Any) -> z3.BoolRef:
@@ -177,7 +195,9 @@ class Infeasible(Exception):
 class Paths:
     """Run a function over symbolic values once per feasible path.
 
-    ``assumptions`` constrain every path (the domains of the state's fields).
+    ``assumptions`` are the domains of the state's fields; they stay out of
+    the solver, because ``finite`` already confines every field a decision
+    reads (asserting them too gave the same paths, more slowly).
     ``finite`` gives, for the fields that hold one of a few values (kinds,
     states, slots, addresses...), the values they may hold.  Most decisions
     the model takes compare such a field with a constant; those are settled by
@@ -190,6 +210,8 @@ class Paths:
         self.assumptions = list(assumptions)
         self.finite = {v.get_id(): (v, frozenset(vals)) for v, vals in (finite or {}).items()}
         self.solver = z3.SolverFor("QF_BV")
+        self._asserted = 0  # how many of the path's conditions the solver holds
+        self._node = _Node()  # where the run is in its history of decisions
         self.checks = 0
         self.dropped = 0
         #: the path conditions at which execution met a value it cannot
@@ -257,12 +279,19 @@ class Paths:
     def decide(self, c: z3.BoolRef) -> bool:
         # A decision the path already determines never consumes a recorded
         # choice: replaying a prefix must meet the recorded forks in order.
-        norm = self._normal(c)
-        settled, vc = self._settle(norm)
+        node = self._node
+        memo = node.memo
+        if memo is None or not memo.c.eq(c):
+            # The first time execution reaches this point of its history (a
+            # replayed prefix reaches it again with the same condition and
+            # the same path knowledge, so the normal form is the same).
+            norm = self._normal(c)
+            settled, vc = self._settle(norm)
+            memo = node.memo = _Memo(c, norm, settled, vc)
+        settled = memo.settled
         if settled is not None:
-            cond = c if settled else z3.Not(c)
-            self._conds.append(cond)
-            self.solver.add(cond)
+            self._conds.append(memo.cond(settled))
+            self._node = node.child(settled)
             return settled
         if self._pos < len(self._prefix):
             choice = self._prefix[self._pos]
@@ -277,10 +306,10 @@ class Paths:
                 self._branches.append(len(self._trail))
             self._pos += 1
         self._trail.append(choice)
-        cond = c if choice else z3.Not(c)
-        self._conds.append(cond)
-        self.solver.add(cond)
-        self._learn(norm, vc if vc is not None else _var_const(norm), choice)
+        self._conds.append(memo.cond(choice))
+        vc = memo.vc if memo.vc is not None else _var_const(memo.norm)
+        self._learn(memo.norm, vc, choice)
+        self._node = node.child(choice)
         return choice
 
     def choose(self, value: Any, candidates: Sequence[int]) -> int:
@@ -307,6 +336,11 @@ class Paths:
 
     def _feasible(self, c: z3.BoolRef) -> bool:
         self.checks += 1
+        # The path's conditions reach the solver only when it is asked
+        # something: most of a replayed path is settled without it.
+        for cond in self._conds[self._asserted:]:
+            self.solver.add(cond)
+        self._asserted = len(self._conds)
         self.solver.push()
         self.solver.add(c)
         r = self.solver.check()
@@ -318,6 +352,7 @@ class Paths:
         global _CURRENT
         results: list[tuple[list[z3.BoolRef], Any]] = []
         pending: list[list[bool]] = [[]]
+        root = _Node()
         outer, saved_fork = _CURRENT, ops._fork
         _CURRENT = self
         ops._fork = self
@@ -327,6 +362,8 @@ class Paths:
                 self._pos = 0
                 self._trail: list[bool] = []
                 self._conds: list[z3.BoolRef] = []
+                self._asserted = 0
+                self._node = root
                 self._branches: list[int] = []
                 self._known: list[tuple[z3.BitVecRef, z3.BitVecRef]] = []
                 self._values = {vid: vals for vid, (_, vals) in self.finite.items()}
@@ -346,6 +383,44 @@ class Paths:
         finally:
             _CURRENT, ops._fork = outer, saved_fork
         return results
+
+
+class _Memo:
+    """What one decision point of a run's history settled: its condition,
+    the condition's normal form there, and whether the path already
+    determined it."""
+
+    __slots__ = ("_sides", "c", "norm", "settled", "vc")
+
+    def __init__(self, c: z3.BoolRef, norm: z3.BoolRef, settled: bool | None,
+                 vc: tuple[Any, int, bool] | None) -> None:
+        self.c, self.norm, self.settled, self.vc = c, norm, settled, vc
+        self._sides: list[z3.BoolRef | None] = [None, None]
+
+    def cond(self, side: bool) -> z3.BoolRef:
+        """The path condition of taking ``side``."""
+        got = self._sides[side]
+        if got is None:
+            got = self._sides[side] = self.c if side else z3.Not(self.c)
+        return got
+
+
+class _Node:
+    """A point of a run's history: the outcomes of every decision before it.
+    Execution is deterministic given those outcomes (replay relies on it), so
+    each point meets one condition, and its normal form can be kept."""
+
+    __slots__ = ("kids", "memo")
+
+    def __init__(self) -> None:
+        self.memo: _Memo | None = None
+        self.kids: list[_Node | None] = [None, None]
+
+    def child(self, outcome: bool) -> _Node:
+        kid = self.kids[outcome]
+        if kid is None:
+            kid = self.kids[outcome] = _Node()
+        return kid
 
 
 def _var_const(c: z3.BoolRef) -> tuple[Any, int, bool]:
@@ -370,5 +445,5 @@ def truth(paths: list[tuple[list[z3.BoolRef], Any]]) -> z3.BoolRef:
         r = boolean(res)
         if z3.is_false(z3.simplify(r)):
             continue
-        disj.append(z3.And(*conds, r) if conds else r)
+        disj.append(conj([*conds, r]) if conds else r)
     return z3.Or(*disj) if disj else z3.BoolVal(False)
