@@ -45,7 +45,7 @@ from ipsecmm.model import (
     World,
 )
 
-from ._sym import WIDTH, Paths, Sym, bv, truth
+from ._sym import WIDTH, Paths, Sym, bv, conj, truth
 
 Leaf = tuple[str, ...]
 
@@ -83,13 +83,32 @@ def concrete(value: Any) -> int:
     return int(value)
 
 
+#: Paths per slice of the relation.  The z3 engine asks one induction query
+#: per slice: over the whole relation at once, the query took two to four
+#: times as long as the slices' queries together (and swung by a factor of
+#: two from run to run); a few hundred paths per slice measured best on the
+#: default scenario (bench/check.py).
+SLICE = 400
+
+
+@dataclass
+class Slice:
+    """The relation restricted to a run of consecutive paths, over the
+    encoding's own variables: ``sel`` names one of them, its condition holds,
+    and each field in ``changed`` (those one of them changes) has its new
+    value in ``n.*``.  The other fields keep their values; their ``n.*``
+    variables are left out."""
+
+    T: z3.BoolRef
+    changed: frozenset[int]
+
+
 @dataclass
 class PathInfo:
     index: int
     inp: Input
     conds: z3.BoolRef
-    changes: dict[int, z3.BitVecRef]
-    result: World  # the post-state as a record of terms
+    changes: dict[int, z3.BitVecRef]  # field index -> its new value, for the fields the path changes
 
 
 class Encoding:
@@ -108,29 +127,39 @@ class Encoding:
         self.inputs = all_inputs(model)
         self.paths: list[PathInfo] = []
         self._relation: tuple[z3.BoolRef, list[z3.BitVecRef], z3.BitVecRef] | None = None
+        self._slices: list[Slice] | None = None
         self.seconds = 0.0
         self.solver_checks = 0
         self.dropped = 0
         self.dropped_conds: list[z3.BoolRef] = []
         self.n_paths = 0
         self.cached = False  # the relation was read from the cache, not derived here
+        #: the fields whose domain some path may leave (the rest keep theirs
+        #: by construction): what the z3 engine must prove of the post-state
+        self.unsettled: list[int] = []
         path = cache_file(model) if cache else None
         if path is not None and self._load(path):
             return
         self._build()
         self.n_paths = len(self.paths)
+        self.unsettled = self._unsettled()
         if path is not None:
             self._save(path)
 
     # ---------------------------------------------------------------- cache
 
     def _save(self, path: Path) -> None:
-        """The relation (and the conditions of dropped paths) as SMT-LIB, so
-        the next run with the same tables and scenario need not derive it."""
-        rel, _, _ = self._formula()
+        """The relation's slices (``slices``) and the conditions of dropped
+        paths as SMT-LIB, so the next run with the same tables and scenario
+        need not derive them."""
         s = z3.Solver()
-        s.add(rel, *(z3.Bool(f"dropped.{i}") == c for i, c in enumerate(self.dropped_conds)))
-        text = f"; ipsecmm relation: {self.n_paths} paths, {self.dropped} dropped\n" + s.to_smt2()
+        s.add(*(z3.Bool(f"slice.{i}") == sl.T for i, sl in enumerate(self.slices())))
+        s.add(*(z3.Bool(f"dropped.{i}") == c for i, c in enumerate(self.dropped_conds)))
+        text = (f"; ipsecmm relation: {self.n_paths} paths, {self.dropped} dropped\n"
+                f"; unsettled: {' '.join(map(str, self.unsettled))}\n"
+                + "".join(f"; slice {i} changes: {' '.join(map(str, sorted(sl.changed)))}\n"
+                          for i, sl in enumerate(self.slices()))
+                + s.to_smt2())
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}")
@@ -140,18 +169,36 @@ class Encoding:
             pass  # a cache that cannot be written is no cache, not an error
 
     def _load(self, path: Path) -> bool:
+        """Read what ``_save`` wrote; False (derive afresh) for anything else."""
         try:
             text = path.read_text(encoding="utf-8")
-            head = text.split("\n", 1)[0].split()
+            lines = text.split("\n")
+            head, fields = lines[0].split(), lines[1].split()
             n_paths, dropped = int(head[3]), int(head[5])
-            asserted = list(z3.parse_smt2_string(text))
+            if fields[:2] != [";", "unsettled:"]:
+                return False  # written by a version that did not record it
+            unsettled = [int(k) for k in fields[2:]]
+            changed = []
+            for line in lines[2:]:
+                words = line.split()
+                if words[:2] != [";", "slice"]:
+                    break
+                changed.append(frozenset(int(k) for k in words[4:]))
+            labelled: dict[str, z3.ExprRef] = {}
+            for a in z3.parse_smt2_string(text):
+                name, value = a.arg(0), a.arg(1)
+                if not _is_label(name):  # z3 may put the other side first
+                    name, value = value, name
+                labelled[name.decl().name()] = value
         except (OSError, ValueError, IndexError, z3.Z3Exception):
             return False
-        if len(asserted) != 1 + dropped:
+        names = [f"slice.{i}" for i in range(len(changed))] + [f"dropped.{i}" for i in range(dropped)]
+        if (sorted(labelled) != sorted(names) or any(not 0 <= k < self.n for k in unsettled)
+                or any(not 0 <= k < self.n for c in changed for k in c)):
             return False
-        self.n_paths, self.dropped = n_paths, dropped
-        self.dropped_conds = [a.arg(1) for a in asserted[1:]]
-        self._relation = (asserted[0], self.fresh("n"), z3.BitVec("sel", 16))
+        self._slices = [Slice(labelled[f"slice.{i}"], c) for i, c in enumerate(changed)]
+        self.n_paths, self.dropped, self.unsettled = n_paths, dropped, unsettled
+        self.dropped_conds = [labelled[f"dropped.{i}"] for i in range(dropped)]
         self.cached = True
         return True
 
@@ -210,22 +257,50 @@ class Encoding:
             for conds, res, changes in self.run(partial(self.m.step, self.world, inp)):
                 if res is None or not changes:
                     continue  # refused, or a no-op: not a transition
-                self.paths.append(PathInfo(len(self.paths), inp, z3.And(*conds), changes, res))
+                self.paths.append(PathInfo(len(self.paths), inp, conj(conds), changes))
         self.seconds = time.perf_counter() - started
         self.sel = z3.BitVec("sel", 16)
+
+    def _unsettled(self) -> list[int]:
+        """The fields some path may take out of their domain, by an
+        over-approximation of the values each path's new term can take
+        (``_values``) when the pre-state is inside the domains.  A field
+        every path leaves alone, copies, or sets to a value it may hold needs
+        no solver."""
+        all_addr = (1 << self.m.n_addr) - 1
+        masks = frozenset(v for v in range(all_addr + 1))
+        allowed = [frozenset(self.finite[v]) if v in self.finite else masks for v in self.pre]
+        of_var = {v.get_id(): vals for v, vals in zip(self.pre, allowed, strict=True)}
+        memo: dict[int, frozenset[int] | None] = {}
+        res = []
+        for k in range(self.n):
+            for p in self.paths:
+                e = p.changes.get(k)
+                if e is None:
+                    continue
+                vals = _values(e, of_var, memo)
+                if vals is None or not vals <= allowed[k]:
+                    res.append(k)
+                    break
+        return res
 
     def run(self, fn: Callable[[], Any]) -> list[tuple[list[z3.BoolRef], Any, dict[int, z3.BitVecRef]]]:
         """Paths of ``fn`` over the symbolic pre-state, with the fields each
         path's resulting world changes."""
         px = Paths(self.domains, self.finite)
         out = []
+        simple: dict[int, tuple[z3.ExprRef, z3.ExprRef]] = {}  # a term's id -> (term, its simplified form)
         for conds, res in px.run(fn):
             changes: dict[int, z3.BitVecRef] = {}
             if isinstance(res, World):
                 for k, (_, value) in enumerate(leaves(res)):
                     if value is self._pre_syms[k]:
                         continue  # effects copy what they do not change
-                    e = z3.simplify(bv(value))
+                    raw = bv(value)
+                    seen = simple.get(raw.get_id())
+                    if seen is None or not seen[0].eq(raw):
+                        seen = simple[raw.get_id()] = (raw, z3.simplify(raw))
+                    e = seen[1]
                     if not e.eq(self.pre[k]):
                         changes[k] = e
             out.append((conds, res, changes))
@@ -247,17 +322,50 @@ class Encoding:
         if self._relation is None:
             base_sel = z3.BitVec("sel", 16)
             base_nxt = self.fresh("n")
-            guards = [z3.And(base_sel == p.index, p.conds) for p in self.paths]
-            eqs = []
-            for k in range(self.n):
-                expr: z3.BitVecRef = self.pre[k]
-                for p in reversed(self.paths):
-                    e = p.changes.get(k)
-                    if e is not None:
-                        expr = z3.If(base_sel == p.index, e, expr)
-                eqs.append(base_nxt[k] == expr)
-            self._relation = (z3.And(z3.Or(*guards), *eqs), base_nxt, base_sel)
+            if self.paths or self._slices is None:
+                rel = self.part(self.paths, base_nxt, base_sel, every_field=True)
+            else:  # read from the cache: the slices, each keeping what it does not change
+                rel = z3.Or(*(z3.And(sl.T, *(base_nxt[k] == self.pre[k] for k in range(self.n) if k not in sl.changed))
+                              for sl in self._slices))
+            self._relation = (rel, base_nxt, base_sel)
         return self._relation
+
+    def slices(self) -> list[Slice]:
+        """The relation in slices of ``SLICE`` consecutive paths."""
+        if self._slices is None:
+            base_sel, base_nxt = z3.BitVec("sel", 16), self.fresh("n")
+            self._slices = []
+            for i in range(0, len(self.paths), SLICE):
+                part = self.paths[i:i + SLICE]
+                self._slices.append(Slice(self.part(part, base_nxt, base_sel),
+                                          frozenset(k for p in part for k in p.changes)))
+        return self._slices
+
+    def part(self, paths: Sequence[PathInfo], nxt: Sequence[z3.BitVecRef], sel: z3.BitVecRef,
+             every_field: bool = False) -> z3.BoolRef:
+        """The relation restricted to ``paths``: ``sel`` names one of them,
+        its condition holds, and each field it changes has its new value in
+        ``nxt``.  Fields none of them changes are left out of ``nxt`` unless
+        ``every_field`` (then ``nxt`` equals the pre-state there)."""
+        picked = {p.index: sel == p.index for p in paths}
+        guards = [z3.And(picked[p.index], p.conds) for p in paths]
+        changed: list[list[PathInfo]] = [[] for _ in range(self.n)]
+        for p in paths:
+            for k in p.changes:
+                changed[k].append(p)
+        # About a hundred thousand if-then-else nodes: made through the C
+        # API, since z3.If's argument coercion costs more than z3 itself.
+        ctx = sel.ctx
+        eqs = []
+        for k in range(self.n):
+            if not changed[k] and not every_field:
+                continue
+            expr: z3.BitVecRef = self.pre[k]
+            for p in reversed(changed[k]):
+                ast = z3.Z3_mk_ite(ctx.ref(), picked[p.index].as_ast(), p.changes[k].as_ast(), expr.as_ast())
+                expr = z3.BitVecRef(ast, ctx)
+            eqs.append(nxt[k] == expr)
+        return z3.And(z3.Or(*guards), *eqs)
 
     def fresh(self, prefix: str) -> list[z3.BitVecRef]:
         return [z3.BitVec(f"{prefix}.{n}", WIDTH) for n in self.names]
@@ -272,6 +380,59 @@ class Encoding:
     def decode(self, model: z3.ModelRef, vars_: Sequence[z3.BitVecRef]) -> World:
         vals = (model.eval(v, model_completion=True).as_long() for v in vars_)
         return canonical_types(rebuild(self.template, vals))
+
+
+def _is_label(e: z3.ExprRef) -> bool:
+    """Is ``e`` one of the constants ``_save`` names its entries with?"""
+    return z3.is_const(e) and e.decl().name().split(".", 1)[0] in ("slice", "dropped")
+
+
+_FULL = (1 << WIDTH) - 1
+_LIMIT = 4096  # larger products of value sets are given up on (not settled)
+_OPS: dict[int, Callable[[int, int], int]] = {
+    z3.Z3_OP_BOR: lambda a, b: a | b,
+    z3.Z3_OP_BAND: lambda a, b: a & b,
+    z3.Z3_OP_BXOR: lambda a, b: a ^ b,
+    z3.Z3_OP_BADD: lambda a, b: (a + b) & _FULL,
+    z3.Z3_OP_BSUB: lambda a, b: (a - b) & _FULL,
+    z3.Z3_OP_BSHL: lambda a, b: (a << b) & _FULL if b < WIDTH else 0,
+    z3.Z3_OP_BLSHR: lambda a, b: a >> b if b < WIDTH else 0,
+}
+
+
+def _values(e: z3.ExprRef, of_var: dict[int, frozenset[int]],
+            memo: dict[int, frozenset[int] | None]) -> frozenset[int] | None:
+    """Every value the term ``e`` can take when each variable holds a value
+    of its set in ``of_var`` (a superset: an if-then-else may take either
+    side), or None when that is not computed cheaply."""
+    key = e.get_id()
+    if key in memo:
+        return memo[key]
+    res: frozenset[int] | None = None
+    if z3.is_bv_value(e):
+        res = frozenset({e.as_long()})
+    elif z3.is_const(e):
+        res = of_var.get(key)
+    else:
+        op = e.decl().kind()
+        if op == z3.Z3_OP_ITE:
+            a, b = _values(e.arg(1), of_var, memo), _values(e.arg(2), of_var, memo)
+            res = a | b if a is not None and b is not None else None
+        elif op == z3.Z3_OP_BNOT:
+            a = _values(e.arg(0), of_var, memo)
+            res = frozenset(~x & _FULL for x in a) if a is not None else None
+        elif op in _OPS:
+            fn = _OPS[op]
+            acc = _values(e.arg(0), of_var, memo)
+            for i in range(1, e.num_args()):
+                b = _values(e.arg(i), of_var, memo)
+                if acc is None or b is None or len(acc) * len(b) > _LIMIT:
+                    acc = None
+                    break
+                acc = frozenset(fn(x, y) for x in acc for y in b)
+            res = acc
+    memo[key] = res
+    return res
 
 
 #: Where derived relations are kept between runs (IPSECMM_CACHE; "off" disables).

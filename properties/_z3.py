@@ -70,31 +70,60 @@ class Z3Result:
     error: str = ""
 
 
+NOT_INDUCTIVE = "not inductive, even with the other candidates as lemmas"
+
+
+@dataclass
+class _Slice:
+    """One slice of the relation (``Encoding.slices``), ready for queries."""
+
+    T: z3.BoolRef
+    changed: frozenset[int]  # the fields one of its paths changes
+    sub: list[tuple[z3.BitVecRef, z3.BitVecRef]]  # pre-state -> post-state variable of each such field
+    obligations: list[int]  # the changed fields whose domain the engine must prove kept
+
+
 class Z3Engine:
     def __init__(self, m: Model, enc: Encoding | None = None) -> None:
         self.m = m
         self.enc = enc if enc is not None else Encoding(m, cache=True)
         self.nxt = self.enc.fresh("n")
         self.sel = z3.BitVec("sel", 16)
-        self.T = self.enc.relation(self.enc.pre, self.nxt, self.sel)
         self.dom = z3.And(*self.enc.domains)
-        self.dom_next = self.next_of(self.dom)
         self.type_failure = ""  # why the type invariants could not be proved, if they could not
-        self.type_obligations = self._type_obligations()
+        self._field = {v.get_id(): k for k, v in enumerate(self.enc.pre)}
+        self.slices = self._slices()
 
-    def _type_obligations(self) -> z3.BoolRef:
-        """The type invariants a step could break: a field whose next value is,
-        on every path, either its own old value or a constant inside its
-        domain keeps its domain by construction, which needs no solver; the
-        rest stay obligations of the induction."""
-        rel, _, _ = self.enc._formula()
-        eqs = rel.children()[1:]
-        todo = []
-        for k, (d, eq) in enumerate(zip(self.enc.domains, eqs, strict=True)):
-            allowed = self.enc.finite.get(self.enc.pre[k])
-            if allowed is None or not _settled(eq.arg(1), self.enc.pre[k], set(allowed)):
-                todo.append(self.next_of(d))
-        return z3.And(*todo) if todo else z3.BoolVal(True)
+    @property
+    def T(self) -> z3.BoolRef:
+        """The whole relation over ``enc.pre``, ``nxt`` and ``sel``."""
+        return self.enc.relation(self.enc.pre, self.nxt, self.sel)
+
+    def _slices(self) -> list[_Slice]:
+        """A field a slice does not change keeps its value; and only the
+        fields in ``Encoding.unsettled`` can leave their domain (the rest keep
+        it by construction, which needs no solver)."""
+        unsettled = set(self.enc.unsettled)
+        # The slices are over the encoding's own variables, which ``nxt``
+        # and ``sel`` are (same names): no renaming.
+        return [_Slice(sl.T, sl.changed, [(self.enc.pre[k], self.nxt[k]) for k in sorted(sl.changed)],
+                       sorted(sl.changed & unsettled)) for sl in self.enc.slices()]
+
+    def reads(self, f: z3.ExprRef) -> frozenset[int]:
+        """The fields of the pre-state ``f`` mentions."""
+        seen: set[int] = set()
+        out = set()
+        stack = [f]
+        while stack:
+            x = stack.pop()
+            key = x.get_id()
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in self._field:
+                out.add(self._field[key])
+            stack += x.children()
+        return frozenset(out)
 
     def next_of(self, f: z3.BoolRef) -> z3.BoolRef:
         return z3.substitute(f, *zip(self.enc.pre, self.nxt, strict=True))
@@ -120,14 +149,16 @@ class Z3Engine:
         """The largest inductive subset of ``candidates`` that holds initially,
         together with the type invariants (every field's domain).
 
-        One query asks whether any live candidate, or any field's domain, can
-        fail after one step from a state satisfying them all; every candidate
-        the counterexample breaks is dropped, and the query is asked again.
-        The domains are never dropped: the relation is only derived for
-        states inside them, so if a step from such a state can leave them,
-        nothing is proved (``type_failure`` says which field).  When
-        everything is inductive (the usual case once the lemmas are right)
-        that is a single unsatisfiable query."""
+        A round asks, slice by slice, whether a candidate the slice's paths
+        can change fails after one of them from a state satisfying every live
+        candidate; each candidate a counterexample breaks is dropped, and the
+        round is asked again until none is.  Then the same for the domains of
+        the fields the slice may take out of theirs.  The domains are never
+        dropped: the relation is only derived for states inside them, so if
+        a step from such a state can leave them, nothing is proved
+        (``type_failure`` says which field).  When everything is inductive
+        (the usual case once the lemmas are right) that is one unsatisfiable
+        query per slice and kind."""
         fell: dict[str, str] = {}
         alive = {}
         for name, f in candidates.items():
@@ -135,42 +166,17 @@ class Z3Engine:
                 alive[name] = f
             else:
                 fell[name] = "false in the initial state"
-        after = {name: self.next_of(f) for name, f in alive.items()}
-        # Two queries per round, each simpler than their disjunction: the
-        # candidates after a step that stays inside the domains, then the
-        # domains themselves.  Both unsatisfiable: (domains and candidates)
-        # is inductive.
+        reads = {name: self.reads(f) for name, f in alive.items()}
         while True:
-            s = self.solver(JOINT_TIMEOUT_MS)
-            s.add(self.dom, self.T, self.dom_next, *alive.values(), z3.Or(*(z3.Not(after[n]) for n in alive)))
-            r = s.check()
-            bad: dict[str, str] = {}
-            if r == z3.sat:
-                cti = s.model()
-                for name in alive:
-                    if z3.is_false(cti.eval(after[name], model_completion=True)):
-                        bad[name] = "not inductive, even with the other candidates as lemmas"
-            if r == z3.unknown or (r == z3.sat and not bad):
-                bad = self._one_by_one(alive, after)
-                if not bad:
-                    self.type_failure = "the solver could not decide the candidates"
-                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
-            if not bad:
-                t = self.solver(JOINT_TIMEOUT_MS)
-                t.add(self.dom, self.T, *alive.values(), z3.Not(self.type_obligations))
-                rt = t.check()
-                if rt == z3.unsat:
+            bad = self._round(alive, reads)
+            if bad is None:
+                self.type_failure = "the solver could not decide the candidates"
+            elif not bad:
+                bad = self._types(alive, reads)
+                if not bad and bad is not None:
                     break
-                if rt == z3.unknown:
-                    self.type_failure = f"the solver could not decide the type invariants ({t.reason_unknown()})"
-                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
-                cti = t.model()
-                for name in alive:
-                    if z3.is_false(cti.eval(after[name], model_completion=True)):
-                        bad[name] = "not inductive, even with the other candidates as lemmas"
-                if not bad:
-                    self.type_failure = self._type_broken(cti)
-                    return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
+            if bad is None:
+                return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
             for name, why in bad.items():
                 del alive[name]
                 fell[name] = why
@@ -181,10 +187,67 @@ class Z3Engine:
             return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
         return sorted(alive), fell
 
-    def _type_broken(self, cti: z3.ModelRef) -> str:
-        names = [name for name, d in zip(self.enc.names, self.enc.domains, strict=True)
-                 if z3.is_false(cti.eval(self.next_of(d), model_completion=True))]
-        return f"the type invariant of {', '.join(names[:3])} is not inductive with the proved invariants"
+    def _after(self, sl: _Slice, alive: dict[str, z3.BoolRef],
+               reads: dict[str, frozenset[int]]) -> dict[str, z3.BoolRef]:
+        """The live candidates a path of ``sl`` can change, after it."""
+        return {n: z3.substitute(f, *sl.sub) for n, f in alive.items() if reads[n] & sl.changed}
+
+    def _round(self, alive: dict[str, z3.BoolRef], reads: dict[str, frozenset[int]]) -> dict[str, str] | None:
+        """The candidates some step breaks from a state satisfying them all
+        (every slice asked with the same live set), or None when the solver
+        could not decide."""
+        bad: dict[str, str] = {}
+        for sl in self.slices:
+            after = self._after(sl, alive, reads)
+            if not after:
+                continue
+            s = self.solver(JOINT_TIMEOUT_MS)
+            s.add(self.dom, sl.T, *self._domains(sl), *alive.values(), z3.Or(*(z3.Not(a) for a in after.values())))
+            r = s.check()
+            if r == z3.unsat:
+                continue
+            found: dict[str, str] = {}
+            if r == z3.sat:
+                cti = s.model()
+                found = {n: NOT_INDUCTIVE for n, a in after.items() if z3.is_false(cti.eval(a, model_completion=True))}
+            if not found:
+                found = self._one_by_one(sl, alive, after)
+                if not found:
+                    return None
+            bad.update(found)
+        return bad
+
+    def _domains(self, sl: _Slice) -> list[z3.BoolRef]:
+        """The domains of ``sl``'s obligations, over the post-state."""
+        return [z3.substitute(self.enc.domains[k], *sl.sub) for k in sl.obligations]
+
+    def _types(self, alive: dict[str, z3.BoolRef], reads: dict[str, frozenset[int]]) -> dict[str, str] | None:
+        """Whether a step from a state satisfying ``alive`` can leave the
+        domains: {} when none can; the candidates such a step breaks; or
+        None (and ``type_failure``) when it breaks none, or the solver could
+        not decide."""
+        for sl in self.slices:
+            doms = self._domains(sl)
+            if not doms:
+                continue
+            t = self.solver(JOINT_TIMEOUT_MS)
+            t.add(self.dom, sl.T, *alive.values(), z3.Not(z3.And(*doms)))
+            rt = t.check()
+            if rt == z3.unsat:
+                continue
+            if rt == z3.unknown:
+                self.type_failure = f"the solver could not decide the type invariants ({t.reason_unknown()})"
+                return None
+            cti = t.model()
+            after = self._after(sl, alive, reads)
+            bad = {n: NOT_INDUCTIVE for n, a in after.items() if z3.is_false(cti.eval(a, model_completion=True))}
+            if bad:
+                return bad
+            names = [self.enc.names[k] for k, d in zip(sl.obligations, doms, strict=True)
+                     if z3.is_false(cti.eval(d, model_completion=True))]
+            self.type_failure = f"the type invariant of {', '.join(names[:3])} is not inductive with the proved invariants"
+            return None
+        return {}
 
     def _dropped_excluded(self, proved: list[z3.BoolRef]) -> bool:
         """No state satisfying the domains and ``proved`` takes a path the
@@ -195,16 +258,16 @@ class Z3Engine:
         s.add(self.dom, *proved, z3.Or(*self.enc.dropped_conds))
         return s.check() == z3.unsat
 
-    def _one_by_one(self, alive: dict[str, z3.BoolRef], after: dict[str, z3.BoolRef]) -> dict[str, str]:
-        """One query per candidate: where the joint query gave up, smaller
+    def _one_by_one(self, sl: _Slice, alive: dict[str, z3.BoolRef], after: dict[str, z3.BoolRef]) -> dict[str, str]:
+        """One query per candidate: where the slice's query gave up, smaller
         ones may not, and a candidate the solver cannot decide is dropped."""
         bad = {}
-        for name in alive:
+        for name, a in after.items():
             s = self.solver()
-            s.add(self.dom, self.T, self.dom_next, *alive.values(), z3.Not(after[name]))
+            s.add(self.dom, sl.T, *self._domains(sl), *alive.values(), z3.Not(a))
             r = s.check()
             if r == z3.sat:
-                bad[name] = "not inductive, even with the other candidates as lemmas"
+                bad[name] = NOT_INDUCTIVE
             elif r == z3.unknown:
                 bad[name] = f"solver gave up ({s.reason_unknown()})"
         return bad
@@ -251,22 +314,6 @@ class Z3Engine:
             states.append(self.enc.fresh(f"b{d + 1}"))
             steps.append(self.enc.relation(states[d], states[d + 1], z3.BitVec(f"bsel{d}", 16)))
         return None
-
-
-def _settled(e: z3.ExprRef, old: z3.ExprRef, allowed: set[int]) -> bool:
-    """Is every value ``e`` (an if-then-else tree over the paths) can take the
-    old value ``old`` or a constant in ``allowed``?"""
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if z3.is_app_of(x, z3.Z3_OP_ITE):
-            stack += [x.arg(1), x.arg(2)]
-        elif z3.is_bv_value(x):
-            if x.as_long() not in allowed:
-                return False
-        elif not x.eq(old):
-            return False
-    return True
 
 
 def invariants() -> dict[str, Invariant]:
