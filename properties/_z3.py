@@ -43,9 +43,9 @@ from ._lemmas import LEMMAS
 from ._registry import REGISTRY, Invariant
 
 TIMEOUT_MS = 20_000
-#: The one query that asks about every candidate at once: about three times
-#: one candidate's query alone, and a loaded machine must not turn it into a
-#: give-up (that falls back to one query per candidate, which costs more).
+#: A slice's query asks about every candidate at once: a loaded machine must
+#: not turn it into a give-up (that falls back to one query per candidate,
+#: which costs more).
 JOINT_TIMEOUT_MS = 180_000
 
 
