@@ -287,10 +287,13 @@ def snapshot(m: Model, ps: PeerState) -> dict[str, Any]:
             continue
         entry: dict[str, Any] = {"state": SAState(int(e.state)).name.lower(), "keys": int(e.gen)}
         if e.state != SAState.DELETED:
+            # A tunnel SA's selectors are the subnets behind the outer
+            # addresses: they cover none of the scenario's addresses, and an
+            # implementation that rewrites them on a move shows it here
+            # (draft 10.3.1; EXT-MODES).
             entry.update({"i": _names(m, e.cur_i), "r": _names(m, e.cur_r), "i_alternates": _names(m, e.alt_i),
-                          "r_alternates": _names(m, e.alt_r), "sends_to": _names(m, e.out)})
-            if m.mode[k] == Mode.TRANSPORT:
-                entry["spd"] = {"i": _names(m, ps.spd[k].sel_i), "r": _names(m, ps.spd[k].sel_r)}
+                          "r_alternates": _names(m, e.alt_r), "sends_to": _names(m, e.out),
+                          "spd": {"i": _names(m, ps.spd[k].sel_i), "r": _names(m, ps.spd[k].sel_r)}})
         sad[m.sc.slots[k].name] = entry
     return sad
 

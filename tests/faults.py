@@ -2,8 +2,9 @@
 
 Each factory builds an adapter for a plausible, wrong implementation.  Most
 are the reference adapter over a seeded model mutant (the same mistakes
-``ipsecmm mutants`` checks the properties against); the last two break the
-wire encoding instead of the logic, which only the vectors can see.  A test
+``ipsecmm mutants`` checks the properties against); the last three break
+the wire behaviour or the reported SPD instead of the tables, which only the
+vectors can see.  A test
 asserts that every one of them fails at least one canonical vector.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ipsecmm.gen import Observed, ReferenceAdapter
+from ipsecmm.model import Mode
 from ipsecmm.properties._mutants import MUTANTS
 
 
@@ -55,8 +57,29 @@ class _NeverRetransmits(ReferenceAdapter):
         return got
 
 
+class _TunnelSelectorsFollow(ReferenceAdapter):
+    """Installs transport-style selectors on a tunnel SA once its outer
+    addresses change: the SPD then names the outer addresses instead of the
+    protected subnets (draft 10.3.1 keeps a tunnel's SPD as it is)."""
+
+    def reset(self, setup: Any) -> None:
+        super().reset(setup)
+        self._first = super().snapshot()
+
+    def snapshot(self) -> dict[str, Any]:
+        snap = super().snapshot()
+        assert self.model is not None
+        for spec in self.model.sc.slots:
+            now, then = snap.get(spec.name), self._first.get(spec.name)
+            if (spec.mode == Mode.TUNNEL and now is not None and then is not None and "spd" in now
+                    and (now["i"], now["r"]) != (then["i"], then["r"])):
+                now["spd"] = {"i": now["i"], "r": now["r"]}
+        return snap
+
+
 answer_next_id = _AnswerWithNextId
 never_retransmits = _NeverRetransmits
+tunnel_selectors_follow = _TunnelSelectorsFollow
 
 FAULTS: dict[str, Callable[[], Any]] = {
     "skip_pad": skip_pad,
@@ -75,6 +98,7 @@ FAULTS: dict[str, Callable[[], Any]] = {
     "policy_as_spd": policy_as_spd,
     "answer_next_id": answer_next_id,
     "never_retransmits": never_retransmits,
+    "tunnel_selectors_follow": tunnel_selectors_follow,
 }
 
 # Every model mutant has its fault here (a new mutant must get one too).
