@@ -233,6 +233,14 @@ def test_a_cached_relation_proves_what_the_derived_one_does(tmp_path, monkeypatc
     assert path is not None and path.is_file()
     again = run_z3(sc, "ikev2")
     assert (again.proved, again.lemmas, again.paths, again.types) == (first.proved, first.lemmas, first.paths, first.types)
+    assert again.fell == first.fell
+    # k-induction and BMC run on the whole relation, rebuilt from the cached
+    # slices: it is the derived one (no state and successor tell them apart).
+    read, derived = Encoding(m, cache=True), Encoding(m, cache=False)
+    assert read.cached and not read.paths
+    s = z3.Solver()
+    s.add(z3.And(*derived.domains), read._formula()[0] != derived._formula()[0])
+    assert s.check() == z3.unsat
     assert Encoding(m, cache=True).cached
     # A damaged entry is derived again, never trusted.
     path.write_text("; ipsecmm relation: 3 paths, 0 dropped\n(assert (= 1 2", encoding="utf-8")
