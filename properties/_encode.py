@@ -123,7 +123,10 @@ class Encoding:
         self._pre_syms = [Sym(v) for v in self.pre]
         self.world = rebuild(self.template, iter(self._pre_syms))
         self.finite: dict[z3.BitVecRef, Sequence[int]] = {}
+        #: every value each field may hold (its domain as a set), by field index
+        self.ranges: list[frozenset[int]] = []
         self.domains = [self._domain(name, v) for name, v in zip(self.names, self.pre, strict=True)]
+        assert len(self.ranges) == self.n, "every domain records its values"
         self.inputs = all_inputs(model)
         self.paths: list[PathInfo] = []
         self._relation: tuple[z3.BoolRef, list[z3.BitVecRef], z3.BitVecRef] | None = None
@@ -212,12 +215,14 @@ class Encoding:
 
         def among(values: Sequence[int]) -> z3.BoolRef:
             self.finite[v] = [int(x) for x in values]
+            self.ranges.append(frozenset(self.finite[v]))
             return z3.Or(*(v == int(x) for x in values))
 
         def upto(k: int) -> z3.BoolRef:
             return among(range(k + 1))
 
         if last in ("up", "cur_i", "cur_r", "alt_i", "alt_r", "out", "sel_i", "sel_r", "addrs", "probed", "verified", "back"):
+            self.ranges.append(frozenset(range(all_addr + 1)))
             return v & ~all_addr == 0
         if last == "kind":
             return among([int(k) for k in Kind])
@@ -259,7 +264,6 @@ class Encoding:
                     continue  # refused, or a no-op: not a transition
                 self.paths.append(PathInfo(len(self.paths), inp, conj(conds), changes))
         self.seconds = time.perf_counter() - started
-        self.sel = z3.BitVec("sel", 16)
 
     def _unsettled(self) -> list[int]:
         """The fields some path may take out of their domain, by an
@@ -267,9 +271,7 @@ class Encoding:
         (``_values``) when the pre-state is inside the domains.  A field
         every path leaves alone, copies, or sets to a value it may hold needs
         no solver."""
-        all_addr = (1 << self.m.n_addr) - 1
-        masks = frozenset(v for v in range(all_addr + 1))
-        allowed = [frozenset(self.finite[v]) if v in self.finite else masks for v in self.pre]
+        allowed = self.ranges
         of_var = {v.get_id(): vals for v, vals in zip(self.pre, allowed, strict=True)}
         memo: dict[int, frozenset[int] | None] = {}
         res = []
@@ -322,11 +324,10 @@ class Encoding:
         if self._relation is None:
             base_sel = z3.BitVec("sel", 16)
             base_nxt = self.fresh("n")
-            if self.paths or self._slices is None:
-                rel = self.part(self.paths, base_nxt, base_sel, every_field=True)
-            else:  # read from the cache: the slices, each keeping what it does not change
-                rel = z3.Or(*(z3.And(sl.T, *(base_nxt[k] == self.pre[k] for k in range(self.n) if k not in sl.changed))
-                              for sl in self._slices))
+            # The slices, each keeping the fields it does not change: one
+            # construction whether they were derived here or read back.
+            rel = z3.Or(*(z3.And(sl.T, *(base_nxt[k] == self.pre[k] for k in range(self.n) if k not in sl.changed))
+                          for sl in self.slices()))
             self._relation = (rel, base_nxt, base_sel)
         return self._relation
 
@@ -341,12 +342,10 @@ class Encoding:
                                           frozenset(k for p in part for k in p.changes)))
         return self._slices
 
-    def part(self, paths: Sequence[PathInfo], nxt: Sequence[z3.BitVecRef], sel: z3.BitVecRef,
-             every_field: bool = False) -> z3.BoolRef:
+    def part(self, paths: Sequence[PathInfo], nxt: Sequence[z3.BitVecRef], sel: z3.BitVecRef) -> z3.BoolRef:
         """The relation restricted to ``paths``: ``sel`` names one of them,
         its condition holds, and each field it changes has its new value in
-        ``nxt``.  Fields none of them changes are left out of ``nxt`` unless
-        ``every_field`` (then ``nxt`` equals the pre-state there)."""
+        ``nxt``.  Fields none of them changes are left out of ``nxt``."""
         picked = {p.index: sel == p.index for p in paths}
         guards = [z3.And(picked[p.index], p.conds) for p in paths]
         changed: list[list[PathInfo]] = [[] for _ in range(self.n)]
@@ -358,7 +357,7 @@ class Encoding:
         ctx = sel.ctx
         eqs = []
         for k in range(self.n):
-            if not changed[k] and not every_field:
+            if not changed[k]:
                 continue
             expr: z3.BitVecRef = self.pre[k]
             for p in reversed(changed[k]):

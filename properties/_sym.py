@@ -280,17 +280,16 @@ class Paths:
         # A decision the path already determines never consumes a recorded
         # choice: replaying a prefix must meet the recorded forks in order.
         node = self._node
-        memo = node.memo
-        if memo is None or not memo.c.eq(c):
+        if node.c is None or not node.c.eq(c):
             # The first time execution reaches this point of its history (a
             # replayed prefix reaches it again with the same condition and
             # the same path knowledge, so the normal form is the same).
-            norm = self._normal(c)
-            settled, vc = self._settle(norm)
-            memo = node.memo = _Memo(c, norm, settled, vc)
-        settled = memo.settled
+            node.c, node.sides = c, [None, None]
+            node.norm = self._normal(c)
+            node.settled, node.vc = self._settle(node.norm)
+        settled = node.settled
         if settled is not None:
-            self._conds.append(memo.cond(settled))
+            self._conds.append(node.cond(settled))
             self._node = node.child(settled)
             return settled
         if self._pos < len(self._prefix):
@@ -306,9 +305,9 @@ class Paths:
                 self._branches.append(len(self._trail))
             self._pos += 1
         self._trail.append(choice)
-        self._conds.append(memo.cond(choice))
-        vc = memo.vc if memo.vc is not None else _var_const(memo.norm)
-        self._learn(memo.norm, vc, choice)
+        self._conds.append(node.cond(choice))
+        assert node.norm is not None and node.vc is not None  # an open decision's _settle computes vc
+        self._learn(node.norm, node.vc, choice)
         self._node = node.child(choice)
         return choice
 
@@ -385,36 +384,29 @@ class Paths:
         return results
 
 
-class _Memo:
-    """What one decision point of a run's history settled: its condition,
-    the condition's normal form there, and whether the path already
-    determined it."""
-
-    __slots__ = ("_sides", "c", "norm", "settled", "vc")
-
-    def __init__(self, c: z3.BoolRef, norm: z3.BoolRef, settled: bool | None,
-                 vc: tuple[Any, int, bool] | None) -> None:
-        self.c, self.norm, self.settled, self.vc = c, norm, settled, vc
-        self._sides: list[z3.BoolRef | None] = [None, None]
-
-    def cond(self, side: bool) -> z3.BoolRef:
-        """The path condition of taking ``side``."""
-        got = self._sides[side]
-        if got is None:
-            got = self._sides[side] = self.c if side else z3.Not(self.c)
-        return got
-
-
 class _Node:
     """A point of a run's history: the outcomes of every decision before it.
     Execution is deterministic given those outcomes (replay relies on it), so
-    each point meets one condition, and its normal form can be kept."""
+    each point meets one condition; the point keeps it, its normal form
+    there, and whether the path already determined it (``settled``)."""
 
-    __slots__ = ("kids", "memo")
+    __slots__ = ("c", "kids", "norm", "settled", "sides", "vc")
 
     def __init__(self) -> None:
-        self.memo: _Memo | None = None
+        self.c: z3.BoolRef | None = None
+        self.norm: z3.BoolRef | None = None
+        self.settled: bool | None = None
+        self.vc: tuple[Any, int, bool] | None = None
+        self.sides: list[z3.BoolRef | None] = [None, None]  # the condition of each outcome, once made
         self.kids: list[_Node | None] = [None, None]
+
+    def cond(self, side: bool) -> z3.BoolRef:
+        """The path condition of taking ``side``."""
+        assert self.c is not None
+        got = self.sides[side]
+        if got is None:
+            got = self.sides[side] = self.c if side else z3.Not(self.c)
+        return got
 
     def child(self, outcome: bool) -> _Node:
         kid = self.kids[outcome]

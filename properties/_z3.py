@@ -38,7 +38,7 @@ import z3
 from ipsecmm.model import Model, Scenario, World, get_profile
 
 from . import _preds as P
-from ._encode import Encoding
+from ._encode import Encoding, Slice
 from ._lemmas import LEMMAS
 from ._registry import REGISTRY, Invariant
 
@@ -73,16 +73,6 @@ class Z3Result:
 NOT_INDUCTIVE = "not inductive, even with the other candidates as lemmas"
 
 
-@dataclass
-class _Slice:
-    """One slice of the relation (``Encoding.slices``), ready for queries."""
-
-    T: z3.BoolRef
-    changed: frozenset[int]  # the fields one of its paths changes
-    sub: list[tuple[z3.BitVecRef, z3.BitVecRef]]  # pre-state -> post-state variable of each such field
-    obligations: list[int]  # the changed fields whose domain the engine must prove kept
-
-
 class Z3Engine:
     def __init__(self, m: Model, enc: Encoding | None = None) -> None:
         self.m = m
@@ -92,22 +82,20 @@ class Z3Engine:
         self.dom = z3.And(*self.enc.domains)
         self.type_failure = ""  # why the type invariants could not be proved, if they could not
         self._field = {v.get_id(): k for k, v in enumerate(self.enc.pre)}
-        self.slices = self._slices()
+        # The slices are over the encoding's own variables, which ``nxt``
+        # and ``sel`` are (same names): no renaming.
+        self.slices = self.enc.slices()
+        self._unsettled = set(self.enc.unsettled)
 
     @property
     def T(self) -> z3.BoolRef:
         """The whole relation over ``enc.pre``, ``nxt`` and ``sel``."""
         return self.enc.relation(self.enc.pre, self.nxt, self.sel)
 
-    def _slices(self) -> list[_Slice]:
-        """A field a slice does not change keeps its value; and only the
-        fields in ``Encoding.unsettled`` can leave their domain (the rest keep
-        it by construction, which needs no solver)."""
-        unsettled = set(self.enc.unsettled)
-        # The slices are over the encoding's own variables, which ``nxt``
-        # and ``sel`` are (same names): no renaming.
-        return [_Slice(sl.T, sl.changed, [(self.enc.pre[k], self.nxt[k]) for k in sorted(sl.changed)],
-                       sorted(sl.changed & unsettled)) for sl in self.enc.slices()]
+    def _sub(self, sl: Slice) -> list[tuple[z3.BitVecRef, z3.BitVecRef]]:
+        """Pre-state to post-state variable of each field ``sl`` changes (a
+        field it does not change keeps its value)."""
+        return [(self.enc.pre[k], self.nxt[k]) for k in sorted(sl.changed)]
 
     def reads(self, f: z3.ExprRef) -> frozenset[int]:
         """The fields of the pre-state ``f`` mentions."""
@@ -187,10 +175,11 @@ class Z3Engine:
             return [], {**fell, **{n: f"no proof: {self.type_failure}" for n in alive}}
         return sorted(alive), fell
 
-    def _after(self, sl: _Slice, alive: dict[str, z3.BoolRef],
+    def _after(self, sl: Slice, alive: dict[str, z3.BoolRef],
                reads: dict[str, frozenset[int]]) -> dict[str, z3.BoolRef]:
         """The live candidates a path of ``sl`` can change, after it."""
-        return {n: z3.substitute(f, *sl.sub) for n, f in alive.items() if reads[n] & sl.changed}
+        sub = self._sub(sl)
+        return {n: z3.substitute(f, *sub) for n, f in alive.items() if reads[n] & sl.changed}
 
     def _round(self, alive: dict[str, z3.BoolRef], reads: dict[str, frozenset[int]]) -> dict[str, str] | None:
         """The candidates some step breaks from a state satisfying them all
@@ -217,9 +206,16 @@ class Z3Engine:
             bad.update(found)
         return bad
 
-    def _domains(self, sl: _Slice) -> list[z3.BoolRef]:
+    def _obligations(self, sl: Slice) -> list[int]:
+        """The fields ``sl`` changes that may leave their domain: only those
+        in ``Encoding.unsettled`` can (the rest keep it by construction,
+        which needs no solver)."""
+        return sorted(sl.changed & self._unsettled)
+
+    def _domains(self, sl: Slice) -> list[z3.BoolRef]:
         """The domains of ``sl``'s obligations, over the post-state."""
-        return [z3.substitute(self.enc.domains[k], *sl.sub) for k in sl.obligations]
+        sub = self._sub(sl)
+        return [z3.substitute(self.enc.domains[k], *sub) for k in self._obligations(sl)]
 
     def _types(self, alive: dict[str, z3.BoolRef], reads: dict[str, frozenset[int]]) -> dict[str, str] | None:
         """Whether a step from a state satisfying ``alive`` can leave the
@@ -243,7 +239,7 @@ class Z3Engine:
             bad = {n: NOT_INDUCTIVE for n, a in after.items() if z3.is_false(cti.eval(a, model_completion=True))}
             if bad:
                 return bad
-            names = [self.enc.names[k] for k, d in zip(sl.obligations, doms, strict=True)
+            names = [self.enc.names[k] for k, d in zip(self._obligations(sl), doms, strict=True)
                      if z3.is_false(cti.eval(d, model_completion=True))]
             self.type_failure = f"the type invariant of {', '.join(names[:3])} is not inductive with the proved invariants"
             return None
@@ -258,7 +254,7 @@ class Z3Engine:
         s.add(self.dom, *proved, z3.Or(*self.enc.dropped_conds))
         return s.check() == z3.unsat
 
-    def _one_by_one(self, sl: _Slice, alive: dict[str, z3.BoolRef], after: dict[str, z3.BoolRef]) -> dict[str, str]:
+    def _one_by_one(self, sl: Slice, alive: dict[str, z3.BoolRef], after: dict[str, z3.BoolRef]) -> dict[str, str]:
         """One query per candidate: where the slice's query gave up, smaller
         ones may not, and a candidate the solver cannot decide is dropped."""
         bad = {}

@@ -337,15 +337,17 @@ def test_the_value_analysis_settles_what_the_tables_keep_in_range():
 
 
 def test_slices_cover_the_relation():
-    """The relation is the union of its slices, each keeping the fields it
-    does not change: the same successors from any state (checked here as
-    formulas: neither direction has a counterexample)."""
+    """The relation, made of slices that each keep the fields they do not
+    change, is the paths' own definition: some path's condition holds and
+    every field takes that path's new value or keeps its own.  Checked as
+    formulas (neither direction has a counterexample)."""
     m = Model(builtin_scenario("fallback"), "ikev2")
     enc = Encoding(m, cache=False)
-    full, nxt, _ = enc._formula()
-    parts = z3.Or(*(z3.And(sl.T, *(nxt[k] == enc.pre[k] for k in range(enc.n) if k not in sl.changed))
-                    for sl in enc.slices()))
+    full, nxt, sel = enc._formula()
+    by_paths = z3.Or(*(z3.And(sel == p.index, p.conds,
+                              *(nxt[k] == p.changes.get(k, enc.pre[k]) for k in range(enc.n)))
+                       for p in enc.paths))
     assert len(enc.slices()) >= 2
     s = z3.Solver()
-    s.add(z3.And(*enc.domains), full != parts)
+    s.add(z3.And(*enc.domains), full != by_paths)
     assert s.check() == z3.unsat
