@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import import_module, resources
@@ -38,6 +38,7 @@ from ipsecmm.model import (
     Msg,
     Reason,
     Runtime,
+    Scenario,
     ScenarioError,
     Used,
     World,
@@ -544,22 +545,87 @@ def message_from_json(m: Model, d: Mapping[str, Any]) -> Msg:
                reason=reason, why=reason, intent=sa_idx)
 
 
+#: How the reference adapter steps its world: the ``transitions`` runtime's
+#: ``step`` or the compiled ``Model.step`` (a differential test proves them equal).
+Stepper = Callable[[World, Input, list[Event]], "World | None"]
+
+
+def adapter_model(sc: Scenario, profile: str) -> Model:
+    """The model the reference adapter runs for scenario ``sc``.  The search
+    bounds limit runs, not the implementation: one request at a time is all
+    a step can ask, so the budgets are refreshed at every step (``drive``)."""
+    sc = dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, requests=1, moves=1, forge=0, drops=-1))
+    return Model(sc, get_profile(profile, sc.options))
+
+
+def adapter_world(m: Model, w: World) -> World:
+    """``w`` as a step of the reference adapter begins: budgets unused, no
+    message in flight (the tester hands over each message itself)."""
+    empty = (EMPTY,) * m.sc.bounds.channel
+    return w._replace(used=Used(), chan=(empty, empty))
+
+
+def drive(m: Model, w: World, sut: int, step: Mapping[str, Any], stepper: Stepper,
+          deliver: Mapping[str, Any] | None = None) -> tuple[World, list[Event]]:
+    """One vector step on the model as an implementation: the world after it
+    and the events it reports.  ``w``: the world so far, of which only the
+    SUT's half and its interfaces count; ``deliver``: the tester's message
+    when it differs from the step's own (the wire adapter's decoded copy).
+    Pure: the reference adapter and the mutation search (``_adequate``) both
+    step through here, so what the search predicts is what the adapter does."""
+    tester = 1 - sut
+    w = adapter_world(m, w)
+    x = step["input"]
+    inp: Input | None = None
+    if step["actor"] == "user":  # the run format's action, with the peer implied
+        inp = input_from_json(m, {**x, "input": "act", "peer": PEERS[sut]})
+    elif step["actor"] == "tester":
+        msg = message_from_json(m, x["deliver"] if deliver is None else deliver)
+        empty = w.chan[0]
+        chan = [empty, empty]
+        chan[tester] = (msg, *empty[1:])
+        w = w._replace(chan=(chan[0], chan[1]))
+        inp = Input(InKind.DELIVER, tester, 0)
+    elif step["actor"] == "timer":
+        inp = Input(InKind.TIMEOUT if x["timer"] == "retransmission" else InKind.RR_TIMEOUT, sut)
+    elif "dead" in x:
+        dead = sum(1 << _ip_index(m, ip) for ip in x["dead"])
+        w = w._replace(up=(w.up & ~m.owned[tester]) | (m.owned[tester] & ~dead))
+        inp = Input(InKind.PATH_DEAD, sut)
+    else:
+        bit = 1 << _ip_index(m, x["interface"])
+        w = w._replace(up=w.up | bit if x["up"] else w.up & ~bit)
+    events: list[Event] = []
+    if inp is not None:
+        w2 = stepper(w, inp, events)
+        w = w if w2 is None else w2
+    return w, events
+
+
+def observed(m: Model, sut: int, events: list[Event]) -> Observed:
+    return Observed([message(m, ev.msg) for ev in events if ev.what == "send" and ev.peer == sut],
+                    outcome_of(events, sut))
+
+
 class ReferenceAdapter:
     """The model as an implementation: one peer of a world whose other half
     the tester plays.  ``mutant`` names a seeded or generated model mutant
     (``ipsecmm mutants``, ``ipsecmm mutants --generated``); with ``wire``,
     every message it receives and sends crosses the codec (abstract -> bytes
-    -> abstract), and a vector's bytes must be the ones the codec writes."""
+    -> abstract), and a vector's bytes must be the ones the codec writes.
+    ``compiled`` steps the compiled model instead of the ``transitions``
+    runtime (the same behaviour, faster: the mutation search's adapter)."""
 
-    def __init__(self, mutant: str | None = None, wire: bool = False) -> None:
+    def __init__(self, mutant: str | None = None, wire: bool = False, compiled: bool = False) -> None:
         self.mutant = mutant
         self.wire = wire
+        self.compiled = compiled
         self.loop: Any = None
         self.model: Model | None = None
-        self.rt: Runtime | None = None
+        self.stepper: Stepper | None = None
         self.w: World | None = None
         self.sut = 0
-        self._built: dict[str, tuple[Model, Runtime]] = {}
+        self._built: dict[str, tuple[Model, Stepper]] = {}
 
     def reset(self, setup: Setup) -> None:
         # Building the transitions machines costs more than running a vector,
@@ -567,17 +633,13 @@ class ReferenceAdapter:
         key = json.dumps([setup.scenario, setup.profile], sort_keys=True)
         built = self._built.get(key)
         if built is None:
-            sc = scenario_from_doc(setup.scenario, "vector scenario")
-            # The search bounds limit runs, not the implementation: one request
-            # at a time is all a step can ask, so budgets are refreshed per step.
-            sc = dataclasses.replace(sc, bounds=dataclasses.replace(sc.bounds, requests=1, moves=1, forge=0, drops=-1))
-            m = Model(sc, get_profile(setup.profile, sc.options))
+            m = adapter_model(scenario_from_doc(setup.scenario, "vector scenario"), setup.profile)
             if self.mutant is not None:
                 from ipsecmm.properties._mutants import by_name
 
                 by_name(self.mutant).apply(m)
-            built = self._built[key] = (m, Runtime(m))
-        self.model, self.rt = built
+            built = self._built[key] = (m, m.step if self.compiled else Runtime(m).step)
+        self.model, self.stepper = built
         self.w = built[0].initial()
         self.sut = 0 if setup.role == "initiator" else 1
         if self.wire:
@@ -586,39 +648,16 @@ class ReferenceAdapter:
             self.loop = Loop(session_for(built[0].sc, setup.profile, spis=setup.spis, keys=setup.wire))
 
     def step(self, step: Mapping[str, Any]) -> Observed:
-        m, rt, w = self.model, self.rt, self.w
-        assert m is not None and rt is not None and w is not None, "reset first"
-        sut, tester = self.sut, 1 - self.sut
-        empty = (EMPTY,) * m.sc.bounds.channel
-        w = w._replace(used=Used(), chan=(empty, empty))
-        x = step["input"]
-        inp: Input | None = None
-        if step["actor"] == "user":  # the run format's action, with the peer implied
-            inp = input_from_json(m, {**x, "input": "act", "peer": PEERS[sut]})
-        elif step["actor"] == "tester":
-            msg = message_from_json(m, self.loop.cross(x["deliver"], tester) if self.wire else x["deliver"])
-            chan = [empty, empty]
-            chan[tester] = (msg, *empty[1:])
-            w = w._replace(chan=(chan[0], chan[1]))
-            inp = Input(InKind.DELIVER, tester, 0)
-        elif step["actor"] == "timer":
-            inp = Input(InKind.TIMEOUT if x["timer"] == "retransmission" else InKind.RR_TIMEOUT, sut)
-        elif "dead" in x:
-            dead = sum(1 << _ip_index(m, ip) for ip in x["dead"])
-            w = w._replace(up=(w.up & ~m.owned[tester]) | (m.owned[tester] & ~dead))
-            inp = Input(InKind.PATH_DEAD, sut)
-        else:
-            bit = 1 << _ip_index(m, x["interface"])
-            w = w._replace(up=w.up | bit if x["up"] else w.up & ~bit)
-        events: list[Event] = []
-        if inp is not None:
-            w2 = rt.step(w, inp, events)
-            w = w if w2 is None else w2
-        self.w = w
-        sends = [message(m, ev.msg) for ev in events if ev.what == "send" and ev.peer == sut]
+        m, w = self.model, self.w
+        assert m is not None and self.stepper is not None and w is not None, "reset first"
+        deliver = None
+        if self.wire and step["actor"] == "tester":
+            deliver = self.loop.cross(step["input"]["deliver"], 1 - self.sut)
+        self.w, events = drive(m, w, self.sut, step, self.stepper, deliver)
+        obs = observed(m, self.sut, events)
         if self.wire:
-            sends = [self.loop.cross(d, sut) for d in sends]
-        return Observed(sends, outcome_of(events, sut))
+            obs.sends = [self.loop.cross(d, self.sut) for d in obs.sends]
+        return obs
 
     def snapshot(self) -> dict[str, Any]:
         assert self.model is not None and self.w is not None, "reset first"

@@ -307,37 +307,46 @@ def outcome_of(events: list[Event], sut: int) -> dict[str, Any] | None:
     return None
 
 
+def vector_step(m: Model, w: World, inp: Input, events: list[Event], w2: World, sut: int) -> dict[str, Any] | None:
+    """One step of a run seen by ``sut`` (``w`` --``inp``--> ``w2``, saying
+    ``events``): what the tester does and what the SUT must do, or None when
+    the SUT sees nothing of it (the tester's own machine, the network between
+    the tester's addresses, a message to the tester)."""
+    k = inp.kind
+    step: dict[str, Any] | None = None
+    if k == InKind.ACT and inp.peer == sut:
+        act = input_json(m, inp)
+        step = {"actor": "user", "input": {k: v for k, v in act.items() if k not in ("input", "peer")}}
+    elif k == InKind.DELIVER and inp.peer != sut:
+        step = {"actor": "tester", "input": {"deliver": message(m, w.chan[inp.peer][inp.idx])}}
+    elif k == InKind.TIMEOUT and inp.peer == sut:
+        step = {"actor": "timer", "input": {"timer": "retransmission"}}
+    elif k == InKind.RR_TIMEOUT and inp.peer == sut:
+        step = {"actor": "timer", "input": {"timer": "return_routability"}}
+    elif k == InKind.PATH_DEAD and inp.peer == sut:
+        dead = m.owned[1 - sut] & ~w.up
+        step = {"actor": "network", "input": {"dead": [m.sc.addresses[a].ip for a in range(m.n_addr) if dead >> a & 1]}}
+    elif k in (InKind.LOSE, InKind.GAIN) and m.owned[sut] >> inp.idx & 1:
+        step = {"actor": "network", "input": {"interface": m.sc.addresses[inp.idx].ip, "up": k == InKind.GAIN}}
+    if step is None:
+        return None
+    sends = [message(m, ev.msg) for ev in events if ev.what == "send" and ev.peer == sut]
+    expect: dict[str, Any] = {"sends": sends, "sad": snapshot(m, w2.peers[sut])}
+    outcome = outcome_of(events, sut)
+    if outcome is not None:
+        expect["outcome"] = outcome
+    step["expect"] = expect
+    return step
+
+
 def vector_steps(run: Run, sut: int) -> list[dict[str, Any]]:
     """The run seen by ``sut``: what the tester does, what the SUT must do."""
     m = run.model()
     steps = []
     for w, inp, events, w2 in run.replay():
-        k = inp.kind
-        step: dict[str, Any] | None = None
-        if k == InKind.ACT and inp.peer == sut:
-            act = input_json(m, inp)
-            step = {"actor": "user", "input": {k: v for k, v in act.items() if k not in ("input", "peer")}}
-        elif k == InKind.DELIVER and inp.peer != sut:
-            step = {"actor": "tester", "input": {"deliver": message(m, w.chan[inp.peer][inp.idx])}}
-        elif k == InKind.TIMEOUT and inp.peer == sut:
-            step = {"actor": "timer", "input": {"timer": "retransmission"}}
-        elif k == InKind.RR_TIMEOUT and inp.peer == sut:
-            step = {"actor": "timer", "input": {"timer": "return_routability"}}
-        elif k == InKind.PATH_DEAD and inp.peer == sut:
-            dead = m.owned[1 - sut] & ~w.up
-            step = {"actor": "network", "input": {"dead": [m.sc.addresses[a].ip for a in range(m.n_addr) if dead >> a & 1]}}
-        elif k in (InKind.LOSE, InKind.GAIN) and m.owned[sut] >> inp.idx & 1:
-            step = {"actor": "network", "input": {"interface": m.sc.addresses[inp.idx].ip,
-                                                    "up": k == InKind.GAIN}}
-        if step is None:
-            continue
-        sends = [message(m, ev.msg) for ev in events if ev.what == "send" and ev.peer == sut]
-        expect: dict[str, Any] = {"sends": sends, "sad": snapshot(m, w2.peers[sut])}
-        outcome = outcome_of(events, sut)
-        if outcome is not None:
-            expect["outcome"] = outcome
-        step["expect"] = expect
-        steps.append(step)
+        step = vector_step(m, w, inp, events, w2, sut)
+        if step is not None:
+            steps.append(step)
     return steps
 
 
