@@ -16,12 +16,14 @@ from typing import Any
 from ipsecmm.model import Scenario, builtin_scenario
 
 #: The scenarios of the canonical vectors: between them every refusal reason
-#: and every row a run can reach (see vectors/coverage/mm.json).
-DEFAULT_SCENARIOS = ("default", "reasons", "fallback", "policy-case1", "stranded")
+#: and every row a run can reach (see vectors/coverage/mm.json), and failover
+#: (two current responder addresses and an alternate) for the mutants only it
+#: tells apart.
+DEFAULT_SCENARIOS = ("default", "reasons", "fallback", "policy-case1", "stranded", "failover")
 
 
 def register(sub: Any) -> None:
-    from ipsecmm.cli import _common
+    from ipsecmm.cli import _common, integer
 
     p = sub.add_parser("vectors", help="conformance vectors: the shortest run to every transition, refusal and capability")
     # --option and --bound apply to every scenario the vectors come from.
@@ -29,6 +31,11 @@ def register(sub: Any) -> None:
     p.add_argument("--coverage", choices=("transitions", "pairs"), default="transitions",
                    help="goals: every transition, or also every pair of consecutive transitions (default: transitions)")
     p.add_argument("--seed", type=int, default=0, help="seed of the SPIs written into the vectors (default 0)")
+    p.add_argument("--no-mutants", action="store_true",
+                   help="leave out the vectors that catch the generated mutants and seeded faults the others miss "
+                        "(and the mutation score)")
+    p.add_argument("--jobs", type=integer(1), default=2, metavar="N",
+                   help="worker processes of the mutation search (default 2; the vectors do not depend on it)")
     p.add_argument("--out", type=Path, required=True,
                    help="output directory: this profile's earlier vectors there are replaced, nothing else is touched")
     p.add_argument("--force", action="store_true",
@@ -63,7 +70,8 @@ def cmd_vectors(args: argparse.Namespace) -> int:
     file_stems(scenarios, args.profile)  # names that cannot name files stop here, before the work
     started = time.perf_counter()
     with Output(args.out, [vectors_owner(args.profile)], command_line(args), force=args.force) as out:
-        gen = generate(scenarios, args.profile, args.seed, pairs=args.coverage == "pairs")
+        gen = generate(scenarios, args.profile, args.seed, pairs=args.coverage == "pairs",
+                       mutants=not args.no_mutants, jobs=args.jobs)
         write(gen, out)
     print(summary(gen.coverage, args.out, time.perf_counter() - started))
     return 0

@@ -278,6 +278,7 @@ def _check_group(rd: _Reader, path: Path, profile: str, sc: Any, group: dict[str
         for j, goal in enumerate(t["covers"]):
             what, _, name = goal.partition(" ")
             known = name in rows if what == "row" else name in Reason.__members__ if what == "reason" \
+                else _known_mutant(name, rows) if what == "mutant" \
                 else all(r in rows for r in name.split(" -> ")) and name.count(" -> ") == 1
             if not known:
                 raise rd.fail(f"{tpath}.covers[{j}]", f"{shown(goal)} names no {what} of the {profile} tables")
@@ -292,6 +293,18 @@ def _check_group(rd: _Reader, path: Path, profile: str, sc: Any, group: dict[str
             raise rd.fail(f"{tpath}.trace", f"{t['trace']} is missing beside the vector file (its itf/ folder "
                                             "is there)")
     _check_wire(rd, sc, profile, group, sut, where)
+
+
+def _known_mutant(name: str, rows: set[str]) -> bool:
+    """A generated mutant's name (an operator on a row of the tables) or a
+    seeded fault's."""
+    from ipsecmm.properties._genmutants import from_name
+    from ipsecmm.properties._mutants import MUTANTS
+
+    try:
+        return from_name(name).row in rows
+    except KeyError:
+        return any(mu.name == name for mu in MUTANTS)
 
 
 def _check_wire(rd: _Reader, sc: Any, profile: str, group: dict[str, Any], sut: int, where: str) -> None:

@@ -62,6 +62,7 @@ from ipsecmm.properties import REGISTRY, Checker, Explorer, Run, input_json
 from ipsecmm.properties._runs import _bounds
 
 ROLES = {0: "initiator", 1: "responder"}
+SUTS = {v: k for k, v in ROLES.items()}
 SCHEMA_ID = "https://ipsecmm.invalid/schemas/vectors-1.schema.json"
 
 
@@ -189,6 +190,12 @@ class Source:
 
     run: Run
     goals: set[str]
+    #: the SUTs whose vectors it makes (0 initiator, 1 responder); None: both
+    roles: tuple[int, ...] | None = None
+
+
+def _roles(a: tuple[int, ...] | None, b: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    return None if a is None or b is None else tuple(sorted(set(a) | set(b)))
 
 
 def merge_runs(sources: list[Source]) -> list[Source]:
@@ -212,8 +219,9 @@ def merge_runs(sources: list[Source]) -> list[Source]:
         key = key_of(s.run)
         if key in by_key:
             by_key[key].goals |= s.goals
+            by_key[key].roles = _roles(by_key[key].roles, s.roles)
         else:
-            by_key[key] = Source(s.run, set(s.goals))
+            by_key[key] = Source(s.run, set(s.goals), s.roles)
     merged = sorted(by_key.values(), key=lambda s: (len(s.run.inputs), key_of(s.run)))
     keep: list[Source] = []
     for k, s in enumerate(merged):
@@ -221,6 +229,7 @@ def merge_runs(sources: list[Source]) -> list[Source]:
         longer = [t for t in merged[k + 1:] if _prefix(ka, key_of(t.run))]
         if longer:
             longer[0].goals |= s.goals
+            longer[0].roles = _roles(longer[0].roles, s.roles)
         else:
             keep.append(s)
     return sorted(keep, key=lambda s: key_of(s.run))
@@ -452,12 +461,17 @@ def vector_id(doc: dict[str, Any]) -> str:
 class Generated:
     files: dict[str, str]  # relative path -> text
     coverage: dict[str, Any]
+    mutants: list[str] = field(default_factory=list)  # the mutation yardstick (not written: coverage says the rest)
 
 
-def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pairs: bool = False) -> Generated:
+def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pairs: bool = False,
+             mutants: bool = True, jobs: int = 2) -> Generated:
     """Vectors for ``profile`` covering the rows and refusal reasons reachable
     in ``scenarios`` and the capability requirements of the registry (their
-    direct goals searched in the first scenario, planned ones as planned)."""
+    direct goals searched in the first scenario, planned ones as planned),
+    then, with ``mutants``, the vectors that make every distinguishable
+    mutant of the yardstick fail one (``_adequate``; ``jobs`` worker
+    processes, the result does not depend on how many)."""
     from ipsecmm.properties._registry import Capability, Comparison
 
     from . import _wire
@@ -503,10 +517,25 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
                 sources += [Source(run, {f"requirement {r.id}"}) for run in v.runs]
         cap_status[r.id] = "holds" if ok else "violated"
     merged = merge_runs(sources)
+    projected = _project(merged)
+    adequacy = None
+    if mutants:
+        from ._adequate import adequate
+
+        by_name = {sc.name: sc for sc in scenarios}
+        canonical = [(scn, SUTS[role], c["steps"]) for (scn, role), cands in sorted(projected.items())
+                     for c in cands if c["run"].scenario == by_name.get(scn)]
+        adequacy = adequate(profile, scenarios, canonical, jobs)
+        for scn, sut, inputs, names in adequacy.runs:
+            label = f"catches mutant {names[0]}" + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
+            sources.append(Source(Run(by_name[scn], profile, inputs, label=label), {f"mutant {n}" for n in names},
+                                  roles=(sut,)))
+        merged = merge_runs(sources)
+        projected = _project(merged)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     scenario_docs: dict[str, dict[str, Any]] = {}
     itf: dict[str, str] = {}
-    for (scn, role), cands in sorted(_project(merged).items()):
+    for (scn, role), cands in sorted(projected.items()):
         for c in cands:
             run, steps, goals = c["run"], c["steps"], c["goals"]
             reqs = sorted(g.split(" ", 1)[1] for g in goals if g.startswith("requirement "))
@@ -525,7 +554,10 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
             groups.setdefault((scn, role), []).append({
                 "id": vid, "title": _title(run.label, reqs, covers), "requirements": reqs, "covers": covers,
                 "reasons": reasons_in(steps), "result": vector_result(steps, initial),
-                "comment": f"{run.label}; the shortest run found breadth-first, seen from the {role}",
+                "comment": f"{run.label}; " + (
+                    f"the shortest run to a step where the mutant, as the {role}, does otherwise than the model"
+                    if covers and not reqs and all(g.startswith("mutant ") for g in covers) else
+                    f"the shortest run found breadth-first, seen from the {role}"),
                 "trace": trace, "steps": steps})
             scenario_docs[scn] = {"scenario": scenario_doc(run.scenario), "spis": spis(run.scenario, seed),
                                   "wire": session.to_json()}
@@ -542,16 +574,22 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
         files[f"{profile}-{stems.get(scn) or name_in_file(scn)}-{role}.json"] = _dump(doc)
     files.update(itf)
     coverage = _coverage(covs, total_rows, [t for ts in groups.values() for t in ts], cap_status, profile, pairs)
+    coverage["mutants"] = None if adequacy is None else {
+        **adequacy.report, "vectors": sum(1 for ts in groups.values() for t in ts
+                                          if any(g.startswith("mutant ") for g in t["covers"]))}
     files[coverage_file(profile)] = _dump(coverage)
-    return Generated(files, coverage)
+    return Generated(files, coverage, [] if adequacy is None else adequacy.names)
 
 
 def _title(label: str, reqs: list[str], covers: list[str]) -> str:
     if reqs:
         return f"{', '.join(reqs)}: {label.removeprefix('witness: ')}"
-    first = covers[0].split(" ", 1)[1] if covers else label
-    kind = covers[0].split(" ", 1)[0] if covers else ""
-    text = {"reason": f"refusal {first}", "row": f"transition {first}", "pair": f"transitions {first}"}.get(kind, first)
+    # a mutant goal names the vector only when it covers nothing else
+    lead = sorted(covers, key=lambda g: g.startswith("mutant "))
+    first = lead[0].split(" ", 1)[1] if lead else label
+    kind = lead[0].split(" ", 1)[0] if lead else ""
+    text = {"reason": f"refusal {first}", "row": f"transition {first}", "pair": f"transitions {first}",
+            "mutant": f"catches mutant {first}"}.get(kind, first)
     return text + (f" (+{len(covers) - 1} more)" if len(covers) > 1 else "")
 
 
@@ -571,7 +609,7 @@ def _project(merged: list[Source]) -> dict[tuple[str, str], list[dict[str, Any]]
     a vector whose steps begin another's gives that one its goals."""
     out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for src in merged:
-        for sut in (0, 1):
+        for sut in (0, 1) if src.roles is None else src.roles:
             steps = vector_steps(src.run, sut)
             if steps:
                 key = [json.dumps(st, sort_keys=True) for st in steps]
@@ -672,6 +710,13 @@ def summary_rows(cov: dict[str, Any]) -> list[tuple[str, str]]:
                  + (f" (missing: {', '.join(q['uncovered'])})" if q["uncovered"] else "")))
     if cov.get("pairs"):
         rows.append(("transition pairs", f"{cov['pairs']['covered']} covered"))
+    mu = cov.get("mutants")
+    if mu:
+        pct = 100.0 * mu["caught"] / mu["distinguishable"] if mu["distinguishable"] else 100.0
+        rows.append(("mutation score", f"{mu['caught']} of {mu['distinguishable']} distinguishable mutants fail a "
+                                       f"vector ({pct:.1f}%); {len(mu['equivalent'])} equivalent, "
+                                       f"{len(mu['inconclusive'])} inconclusive, of {mu['mutants']} "
+                                       f"({mu['generated']} generated, {mu['seeded']} seeded faults)"))
     rows.append(("vectors", f"{cov['vectors']} vectors, {cov['steps']} steps, profile {cov['profile']}, "
                             f"scenarios {', '.join(cov['scenarios'])}"
                             + ("" if cov["complete"] else " (INCOMPLETE exploration)")))

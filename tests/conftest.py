@@ -13,6 +13,18 @@ SCENARIOS = ROOT / "scenarios"
 
 
 @pytest.fixture(scope="session")
+def fresh_vectors():
+    """The canonical vectors generated now from the tables, as ``ipsecmm
+    vectors`` makes them (about 80 s: the mutation search included); shared
+    by the vector and adequacy tests."""
+    from ipsecmm.gen._cli_vectors import DEFAULT_SCENARIOS
+    from ipsecmm.gen._vectors import generate
+    from ipsecmm.model import builtin_scenario
+
+    return generate([builtin_scenario(n) for n in DEFAULT_SCENARIOS])
+
+
+@pytest.fixture(scope="session")
 def default():
     return default_scenario()
 

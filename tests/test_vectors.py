@@ -10,10 +10,9 @@ import pytest
 
 from ipsecmm._files import owned_files
 from ipsecmm.cli import main
-from ipsecmm.gen._cli_vectors import DEFAULT_SCENARIOS
 from ipsecmm.gen._conformance import VectorFileError, is_vector_file, load_file, load_vectors, schema, vector_files
 from ipsecmm.gen._vectors import SCHEMA_ID, generate, vector_id
-from ipsecmm.model import Action, Kind, Reason, builtin_scenario
+from ipsecmm.model import Action, Kind, Reason
 
 from conftest import ROOT, scenario
 
@@ -21,9 +20,8 @@ VECTORS = ROOT / "vectors"
 
 
 @pytest.fixture(scope="module")
-def fresh():
-    """The canonical vectors generated now from the tables (about 40 s)."""
-    return generate([builtin_scenario(n) for n in DEFAULT_SCENARIOS])
+def fresh(fresh_vectors):
+    return fresh_vectors
 
 
 def committed() -> dict[str, str]:
