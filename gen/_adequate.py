@@ -6,15 +6,16 @@ through the reference adapter.  A mutant is *caught* when some vector fails on
 it.  The canonical vectors (``_vectors``) aim at rows, reasons and
 capabilities; this module adds the vectors that catch what they miss.
 
-For each mutant and each scenario of the vectors:
+For each mutant:
 
-1. Its changed rows are run on every machine step the original's exhaustive
-   exploration makes with them (``_genmutants.Trace.calls``), per peer.  If
-   none of the SUT's steps gives another result or says something else, no
-   vector of the scenario can tell the mutant from the model with that peer
-   as the SUT: the SUT walks the original's states step for step.
-2. Otherwise the canonical vectors of the scenario that dispatch a changed
-   group (recorded once per vector, on the original) are run on the mutant.
+1. The canonical vectors that dispatch a changed group (recorded once per
+   vector, on the original) are run on it, each on its group's scenario.
+2. Otherwise, per scenario of the vectors, its changed rows are run on every
+   machine step the original's exhaustive exploration makes with them
+   (``_genmutants.Trace.calls``), per peer.  If none of the SUT's steps
+   gives another result or says something else, no vector of the scenario
+   can tell the mutant from the model with that peer as the SUT: the SUT
+   walks the original's states step for step.
 3. Otherwise a breadth-first search runs over pairs (world of the original's
    graph, the mutant SUT's world).  The tester follows the original run, as
    a vector does, and the mutant SUT is stepped exactly as the reference
@@ -297,7 +298,8 @@ _SHARED: dict[str, Any] = {}
 
 @dataclass
 class Canon:
-    """A vector of the canonical set, as the scorer needs it."""
+    """A vector, as the scorer needs it: its group's scenario (by name), the
+    SUT, the steps, and the groups the original dispatches along them."""
 
     scenario: str
     sut: int
@@ -318,18 +320,21 @@ def _judge(i: int) -> dict[str, Any]:
 
 
 def _judge_one(grounds: list[Ground], canon: list[Canon], mu: Mutant) -> dict[str, Any]:
+    models: dict[str, tuple[Model, frozenset[Group]]] = {}
+    for n, c in enumerate(canon):
+        if c.scenario not in models:
+            m0 = _SHARED["adapters"][c.scenario]
+            m1 = twin(m0, mu)
+            models[c.scenario] = (m1, changed_groups(m0, m1))
+        m1, changed = models[c.scenario]
+        if c.groups & changed and first_failing(m1, c.sut, c.steps) is not None:
+            return {"verdict": "canonical", "vector": n}
     prepared = []
     for gr in grounds:
         m1 = twin(gr.ma, mu)
         changed = changed_groups(gr.ma, m1)
         differing = compare(gr, m1, changed) if changed else {0: {}, 1: {}}
         prepared.append((gr, m1, changed, differing))
-        if not any(differing.values()):
-            continue
-        for n, c in enumerate(canon):
-            if c.scenario == gr.scenario.name and differing[c.sut] and c.groups & changed \
-                    and first_failing(m1, c.sut, c.steps) is not None:
-                return {"verdict": "canonical", "vector": n}
     why: dict[str, list[str]] = {}  # argument -> the scenarios (with figures) it holds on
     unsure: list[str] = []
     for gr, m1, _, differing in prepared:
@@ -369,15 +374,15 @@ _UNSEEN = "the search finds no run whose vector differs at any step"
 
 def _catches(i: int) -> list[int]:
     """Phase two for pending mutant ``i``: which candidates catch it."""
-    grounds: dict[str, Ground] = _SHARED["by_name"]
+    adapters: dict[str, Model] = _SHARED["adapters"]
     cands: list[Canon] = _SHARED["candidates"]
     mu: Mutant = _SHARED["mutants"][i]
     models: dict[str, tuple[Model, frozenset[Group]]] = {}
     res = []
     for n, c in enumerate(cands):
         if c.scenario not in models:
-            m1 = twin(grounds[c.scenario].ma, mu)
-            models[c.scenario] = (m1, changed_groups(grounds[c.scenario].ma, m1))
+            m1 = twin(adapters[c.scenario], mu)
+            models[c.scenario] = (m1, changed_groups(adapters[c.scenario], m1))
         m1, changed = models[c.scenario]
         try:
             if c.groups & changed and first_failing(m1, c.sut, c.steps) is not None:
@@ -408,17 +413,22 @@ class Adequacy:
     names: list[str]  # the yardstick, in order
 
 
-def adequate(profile: str, scenarios: list[Scenario], canonical: list[tuple[str, int, list[Step]]],
+def adequate(profile: str, scenarios: list[Scenario], canonical: list[tuple[Scenario, int, list[Step]]],
              jobs: int = 2) -> Adequacy:
-    """Runs to add to ``canonical`` (scenario name, SUT, steps) so that every
-    distinguishable mutant of the yardstick fails some vector."""
+    """Runs of ``scenarios`` to add to the ``canonical`` vectors (their
+    group's scenario, SUT, steps) so that every distinguishable mutant of the
+    yardstick fails some vector."""
     trs = traces(profile, scenarios)
     grounds = sorted((ground(tr, profile) for tr in trs), key=lambda g: (g.trace.states, g.scenario.name))
     by_name = {g.scenario.name: g for g in grounds}
+    adapters = {name: g.ma for name, g in by_name.items()}
+    for sc, _, _ in canonical:
+        if sc.name not in adapters:
+            adapters[sc.name] = adapter_model(sc, profile)
     mutants = yardstick(profile, trs)
-    canon = [Canon(scn, sut, steps, play(by_name[scn].ma, sut, steps)) for scn, sut, steps in canonical]
+    canon = [Canon(sc.name, sut, steps, play(adapters[sc.name], sut, steps)) for sc, sut, steps in canonical]
     _SHARED.clear()
-    _SHARED.update(grounds=grounds, canon=canon, mutants=mutants, by_name=by_name)
+    _SHARED.update(grounds=grounds, canon=canon, mutants=mutants, adapters=adapters)
     try:
         first = _map(_judge, len(mutants), jobs)
         pending = [k for k, v in enumerate(first) if v["verdict"] == "found"]

@@ -519,22 +519,26 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
     merged = merge_runs(sources)
     projected = _project(merged)
     adequacy = None
+    given = {sc.name: sc for sc in scenarios}
     if mutants:
         from ._adequate import adequate
 
-        by_name = {sc.name: sc for sc in scenarios}
-        canonical = [(scn, SUTS[role], c["steps"]) for (scn, role), cands in sorted(projected.items())
-                     for c in cands if c["run"].scenario == by_name.get(scn)]
+        # every canonical vector is run as the reference adapter runs it: on
+        # its group's scenario
+        docs = _group_scenarios(projected, given)
+        canonical = [(docs[scn], SUTS[role], c["steps"]) for (scn, role), cands in sorted(projected.items())
+                     for c in cands]
         adequacy = adequate(profile, scenarios, canonical, jobs)
         for scn, sut, inputs, names in adequacy.runs:
             label = f"catches mutant {names[0]}" + (f" (+{len(names) - 1} more)" if len(names) > 1 else "")
-            sources.append(Source(Run(by_name[scn], profile, inputs, label=label), {f"mutant {n}" for n in names},
+            sources.append(Source(Run(given[scn], profile, inputs, label=label), {f"mutant {n}" for n in names},
                                   roles=(sut,)))
         merged = merge_runs(sources)
         projected = _project(merged)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     scenario_docs: dict[str, dict[str, Any]] = {}
     itf: dict[str, str] = {}
+    docs = _group_scenarios(projected, given)
     for (scn, role), cands in sorted(projected.items()):
         for c in cands:
             run, steps, goals = c["run"], c["steps"], c["goals"]
@@ -559,8 +563,12 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
                     if covers and not reqs and all(g.startswith("mutant ") for g in covers) else
                     f"the shortest run found breadth-first, seen from the {role}"),
                 "trace": trace, "steps": steps})
-            scenario_docs[scn] = {"scenario": scenario_doc(run.scenario), "spis": spis(run.scenario, seed),
-                                  "wire": session.to_json()}
+            # A capability's search plan may change a scenario's bounds and keep
+            # its name: the group's configuration is the scenario itself (the
+            # budgets bound runs, not implementations; the adapter refreshes them).
+            base = docs[scn]
+            scenario_docs[scn] = {"scenario": scenario_doc(base), "spis": spis(base, seed),
+                                  "wire": _wire.session_for(base, profile, seed).to_json()}
             itf[trace] = _dump(run.to_itf(), compact=True)
     files: dict[str, str] = {}
     for (scn, role), tests in sorted(groups.items()):
@@ -579,6 +587,17 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
                                           if any(g.startswith("mutant ") for g in t["covers"]))}
     files[coverage_file(profile)] = _dump(coverage)
     return Generated(files, coverage, [] if adequacy is None else adequacy.names)
+
+
+def _group_scenarios(projected: dict[tuple[str, str], list[dict[str, Any]]],
+                     given: dict[str, Scenario]) -> dict[str, Scenario]:
+    """The scenario each group of vectors is configured with: the given one
+    of that name, else (a capability's plan on another built-in scenario)
+    the first vector's."""
+    docs: dict[str, Scenario] = {}
+    for (scn, _), cands in sorted(projected.items()):
+        docs.setdefault(scn, given.get(scn) or cands[0]["run"].scenario)
+    return docs
 
 
 def _title(label: str, reqs: list[str], covers: list[str]) -> str:
