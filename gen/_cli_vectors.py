@@ -16,10 +16,14 @@ from typing import Any
 from ipsecmm.model import Scenario, builtin_scenario
 
 #: The scenarios of the canonical vectors: between them every refusal reason
-#: and every row a run can reach (see vectors/coverage/mm.json), and failover
-#: (two current responder addresses and an alternate) for the mutants only it
-#: tells apart.
-DEFAULT_SCENARIOS = ("default", "reasons", "fallback", "policy-case1", "stranded", "failover")
+#: and every row a run can reach (see vectors/coverage/mm.json), failover (two
+#: current responder addresses and an alternate), window (a second request,
+#: an answer that is not for the outstanding one) and make-before-break and
+#: multihomed for the rows and mutants only they reach.  The other shipped
+#: scenarios (policy-case2, policy-case3, strongswan) add no row, reason,
+#: capability or mutant of the others' yardstick.
+DEFAULT_SCENARIOS = ("default", "reasons", "fallback", "policy-case1", "stranded", "failover", "window",
+                     "make-before-break", "multihomed")
 
 
 def register(sub: Any) -> None:
