@@ -152,6 +152,22 @@ def test_pairs_coverage_adds_vectors(tmp_path, capsys):
     assert "initiator transitions: " in out and "refusal reasons: " in out and "transition pairs: " in out and " vectors, " in out
 
 
+def test_no_mutants_leaves_out_the_mutation_search_and_its_vectors(tmp_path, capsys):
+    sc = str(ROOT / "scenarios" / "fallback.toml")
+    assert main(["vectors", "--scenario", sc, "--out", str(tmp_path / "m"), "--jobs", "1"]) == 0
+    with_mutants = capsys.readouterr().out
+    assert main(["vectors", "--scenario", sc, "--out", str(tmp_path / "n"), "--no-mutants"]) == 0
+    without = capsys.readouterr().out
+    full = json.loads((tmp_path / "m" / "coverage" / "mm.json").read_text())
+    bare = json.loads((tmp_path / "n" / "coverage" / "mm.json").read_text())
+    assert "mutation score: " in with_mutants and "mutation score" not in without
+    assert bare["mutants"] is None and full["mutants"]["vectors"] > 0
+    assert full["vectors"] > bare["vectors"]
+    # the rows, reasons and capabilities are the same either way
+    assert {k: full[k] for k in ("transitions", "reasons", "requirements")} == \
+        {k: bare[k] for k in ("transitions", "reasons", "requirements")}
+
+
 @pytest.mark.parametrize("argv, needle", [
     (["vectors", "--out", "X", "--coverage", "triples"], "invalid choice: 'triples'"),
     (["vectors", "--scenario", "nope.toml", "--out", "X"], "nope.toml: no such file"),
