@@ -277,7 +277,7 @@ def _check_group(rd: _Reader, path: Path, profile: str, sc: Any, group: dict[str
                 raise rd.fail(f"{tpath}.requirements[{j}]", f"{shown(rid)} is not a requirement ID")
         for j, goal in enumerate(t["covers"]):
             what, _, name = goal.partition(" ")
-            known = name in rows if what == "row" else name in Reason.__members__ if what == "reason" \
+            known = name in rows if what in ("row", "guard-false") else name in Reason.__members__ if what == "reason" \
                 else _known_mutant(name, rows) if what == "mutant" \
                 else all(r in rows for r in name.split(" -> ")) and name.count(" -> ") == 1
             if not known:

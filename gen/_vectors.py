@@ -69,6 +69,10 @@ SCHEMA_ID = "https://ipsecmm.invalid/schemas/vectors-1.schema.json"
 # --------------------------------------------------------------------------- goals
 
 
+def _guard_label(row: Row) -> str:
+    return "" if row.guard is None else row.guard.label
+
+
 def _reason_of(row: Row) -> str | None:
     """The refusal reason a row gives (responder answers and initiator local
     refusals alike), or None."""
@@ -84,8 +88,12 @@ class Coverage:
     rows: dict[str, list[Input]] = field(default_factory=dict)
     reasons: dict[str, list[Input]] = field(default_factory=dict)
     pairs: dict[str, list[Input]] = field(default_factory=dict)
+    #: first run per guarded row in which its guard is asked and says no
+    #: (the input goes to a later row, or is refused)
+    falses: dict[str, list[Input]] = field(default_factory=dict)
     goals: dict[str, list[Input]] = field(default_factory=dict)
     arrived: set[str] = field(default_factory=set)  # "machine:STATE:trigger" pairs some state dispatches
+    asked: set[str] = field(default_factory=set)  # rows some state tries (their guard is evaluated)
     states: int = 0
     complete: bool = True
 
@@ -106,11 +114,15 @@ def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
     names = {id(r): k for k, r in by_name.items()}
     cache: dict[Any, Any] = {}
     last_rows: dict[int, tuple[str, ...]] = {0: ()}
-    traced_rows: dict[tuple[int, Input], tuple[str, ...]] = {}
+    traced_rows: dict[tuple[int, Input], tuple[tuple[str, ...], tuple[str, ...]]] = {}
     ex = Explorer(m)
 
-    def note(fired: tuple[str, ...], i: int, inp: Input) -> list[Input] | None:
+    def note(fired: tuple[str, ...], i: int, inp: Input, falses: tuple[str, ...] = ()) -> list[Input] | None:
         run = None
+        for name in falses:
+            if name not in cov.falses:
+                run = run or [*ex.run_to(i), inp]
+                cov.falses[name] = run
         for name in fired:
             if name not in cov.rows:
                 run = run or [*ex.run_to(i), inp]
@@ -122,29 +134,37 @@ def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
         return run
 
     fired: list[Row] = []  # rows the input being tried fired, in order
+    said_no: list[Row] = []  # guarded rows it was tried on that did not take it
 
     def fire(model: Model, ps: PeerState, p: int, role: Role, x: Any, out: Any) -> Any:
         key = (id(ps), p, role, x)
         hit = cache.get(key)
         if hit is None or hit[0] is not ps:
-            hit = cache[key] = (ps, *model.dispatch(ps, p, role, x, None))
+            row, res = model.dispatch(ps, p, role, x, None)
             part = ps.ini if role == Role.INITIATOR else ps.rsp
+            tried = model.rows.get((int(role), int(x.trigger), int(part.st)), ())
+            before = tried[:tried.index(row)] if row is not None else tried
+            hit = cache[key] = (ps, row, res, tuple(r for r in before if r.guard is not None))
+            cov.asked.update(names[id(r)] for r in (*before, *(() if row is None else (row,))))
             cov.arrived.add(group_key(role, part.st, x.trigger))
         if hit[1] is not None:
             fired.append(hit[1])
+        said_no.extend(hit[3])
         return hit[2]
 
     def traced(w: World) -> list[tuple[Input, World]]:
         res = []
         for inp in m.inputs(w):
             fired.clear()
+            said_no.clear()
             w2 = m._env[inp.kind](w, inp, None, fire)
             rows = tuple(names[id(r)] for r in fired)
+            falses = tuple(names[id(r)] for r in said_no)
             if w2 is not None and w2 != w:
                 res.append((inp, m.canonical(w2)))
-                traced_rows[(id(w), inp)] = rows
-            elif rows and inp.kind == InKind.ACT:
-                note(rows, ex.index[w], inp)
+                traced_rows[(id(w), inp)] = (rows, falses)
+            elif (rows or falses) and inp.kind == InKind.ACT:
+                note(rows, ex.index[w], inp, falses)
         return res
 
     m_successors = m.successors
@@ -152,15 +172,17 @@ def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
     try:
 
         def on_edge(i: int, w: World, inp: Input, j: int, w2: World) -> None:
-            fired = traced_rows.pop((id(w), inp), ())
+            fired, falses = traced_rows.pop((id(w), inp), ((), ()))
             if open_goals and inp.kind == InKind.DELIVER:
                 for name, goal in list(open_goals):
                     if goal(m, w, inp, w2):
                         cov.goals[name] = [*ex.run_to(i), inp]
                         open_goals.remove((name, goal))
+            if not fired and not falses:
+                return
+            run = note(fired, i, inp, falses)
             if not fired:
                 return
-            run = note(fired, i, inp)
             if pairs:
                 before = last_rows.get(i, ())
                 for a in before:
@@ -487,6 +509,7 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
     covs = [traced_coverage(sc, profile, pairs, tuple(direct) if k == 0 else ()) for k, sc in enumerate(scenarios)]
     m0 = Model(scenarios[0], get_profile(profile, scenarios[0].options))
     total_rows = all_rows(m0)
+    said_no: set[str] = set()
     for cov in covs:
         for name, inputs in sorted(cov.rows.items()):
             sources.append(Source(Run(cov.scenario, profile, inputs, label=f"fires {name}"), {f"row {name}"}))
@@ -494,6 +517,13 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
             sources.append(Source(Run(cov.scenario, profile, inputs, label=f"refusal {reason}"), {f"reason {reason}"}))
         for pair, inputs in sorted(cov.pairs.items()):
             sources.append(Source(Run(cov.scenario, profile, inputs, label=f"pair {pair}"), {f"pair {pair}"}))
+        # a guard's no is one goal over all scenarios (the first that gives it),
+        # not one per scenario as the rows are: the suite stays lean
+        for name, inputs in sorted(cov.falses.items()):
+            if name not in said_no:
+                said_no.add(name)
+                sources.append(Source(Run(cov.scenario, profile, inputs, label=f"the guard of {name} says no"),
+                                      {f"guard-false {name}"}))
     cap_status: dict[str, str] = {}
     found = covs[0].goals
     checker = Checker(scenarios[0], None, z3_engine=False)
@@ -608,7 +638,7 @@ def _title(label: str, reqs: list[str], covers: list[str]) -> str:
     first = lead[0].split(" ", 1)[1] if lead else label
     kind = lead[0].split(" ", 1)[0] if lead else ""
     text = {"reason": f"refusal {first}", "row": f"transition {first}", "pair": f"transitions {first}",
-            "mutant": f"catches mutant {first}"}.get(kind, first)
+            "guard-false": f"the guard of {first} says no", "mutant": f"catches mutant {first}"}.get(kind, first)
     return text + (f" (+{len(covers) - 1} more)" if len(covers) > 1 else "")
 
 
@@ -668,6 +698,9 @@ def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict
     witnessed = {r for t in tests for r in t["requirements"]}
     arrived = set().union(*(c.arrived for c in covs))
     fired = set().union(*(c.rows for c in covs))
+    said_no = set().union(*(c.falses for c in covs))
+    asked = set().union(*(c.asked for c in covs))
+    covered_false = {g.split(" ", 1)[1] for g in goals if g.startswith("guard-false ")}
     where = f"exhaustive over {', '.join(c.scenario.name for c in covs)} ({sum(c.states for c in covs):,} states)"
     machines = {}
     for machine in ("initiator", "responder"):
@@ -693,8 +726,15 @@ def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict
                 hint = _WHY.get(row.guard.label if row.guard else "")
             unreachable[n] = f"{why}; {where}" + (f". Likely because {hint}" if hint else "")
         covered = [n for n in names if n in covered_rows]
+        guarded = [n for n in names if total_rows[n].guard is not None]
+        never_no = {n: (f"the guard '{_guard_label(total_rows[n])}' is asked but never says no"
+                        if n in asked else "the row is never tried") + f"; {where}"
+                    for n in guarded if n not in said_no}
         machines[machine] = {"total": len(names), "reachable": sum(1 for n in names if n in fired),
-                             "covered": len(covered), "unreachable": unreachable}
+                             "covered": len(covered), "unreachable": unreachable,
+                             "guards": {"total": len(guarded), "yes": sum(1 for n in guarded if n in covered_rows),
+                                        "no": sum(1 for n in guarded if n in covered_false),
+                                        "never_no": never_no}}
     refusal_reasons = [r.name for r in Reason if 1 <= r.value < 20 or r.name in ("NO_SOURCE", "GAVE_UP")]
     caps = sorted(cap_status)
     return {
@@ -722,6 +762,12 @@ def summary_rows(cov: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [(f"{machine} transitions", f"{t['covered']} covered / {t['reachable']} reachable / {t['total']} in the table"
              + (f" ({len(t['unreachable'])} unreachable, each with its reason in {where})" if t["unreachable"] else ""))
             for machine, t in cov["transitions"].items()]
+    for machine, t in cov["transitions"].items():
+        g = t.get("guards")
+        if g:
+            rows.append((f"{machine} guards", f"{g['yes']} seen saying yes, {g['no']} saying no, of {g['total']}"
+                         + (f" ({len(g['never_no'])} never say no, each with the reason in {where})"
+                            if g["never_no"] else "")))
     r, q = cov["reasons"], cov["requirements"]
     rows.append(("refusal reasons", f"{r['covered']} / {r['total']}"
                  + (f" (missing: {', '.join(r['uncovered'])})" if r["uncovered"] else "")))

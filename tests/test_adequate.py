@@ -235,3 +235,34 @@ def test_the_result_does_not_depend_on_the_number_of_workers():
     assert [(s, u, [repr(i) for i in inp], n) for s, u, inp, n in one.runs] == \
         [(s, u, [repr(i) for i in inp], n) for s, u, inp, n in two.runs]
     assert one.runs and one.report["caught"] == one.report["distinguishable"]
+
+
+# --------------------------------------------------------------------------- guard outcomes
+
+
+def test_guard_outcomes_are_counted_and_each_no_has_a_vector(fresh_vectors, cases):
+    cov = fresh_vectors.coverage
+    goals = {g.split(" ", 1)[1] for c in cases for g in c.test["covers"] if g.startswith("guard-false ")}
+    for machine, t in cov["transitions"].items():
+        g = t["guards"]
+        assert g["no"] + len(g["never_no"]) == g["total"] > 0, machine
+        assert g["no"] == sum(1 for r in goals if r.startswith(machine + ":"))
+        assert not set(g["never_no"]) & goals
+        assert all("never says no" in why or "never tried" in why for why in g["never_no"].values())
+    lines = dict(summary_rows(cov))
+    assert lines["initiator guards"].startswith(f"{cov['transitions']['initiator']['guards']['yes']} seen saying yes")
+
+
+def test_a_guards_no_vector_catches_the_row_that_skips_the_guard(fresh_vectors, cases):
+    """Teeth of the guard-outcome goals: where a guard says no, a row that
+    fires without asking it (its drop-guard mutant) does otherwise."""
+    by_row: dict[str, list[Case]] = {}
+    for c in cases:
+        for g in c.test["covers"]:
+            if g.startswith("guard-false "):
+                by_row.setdefault(g.split(" ", 1)[1], []).append(c)
+    equivalent = fresh_vectors.coverage["mutants"]["equivalent"]
+    asked = [r for r in sorted(by_row) if f"{r}:drop-guard" not in equivalent]
+    missed = [r for r in asked if not any(run_case(ReferenceAdapter(f"{r}:drop-guard"), c) for c in by_row[r])]
+    # measured: 133 of 135; the two an initiator's report makes look alike are caught by other vectors
+    assert len(asked) > 100 and len(missed) <= 2, missed
