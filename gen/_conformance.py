@@ -51,6 +51,7 @@ from ._vectors import (
     SCHEMA_ID,
     abstract_steps,
     all_rows,
+    is_data_name,
     message,
     outcome_of,
     reasons_in,
@@ -278,7 +279,7 @@ def _check_group(rd: _Reader, path: Path, profile: str, sc: Any, group: dict[str
         for j, goal in enumerate(t["covers"]):
             what, _, name = goal.partition(" ")
             known = name in rows if what in ("row", "guard-false") else name in Reason.__members__ if what == "reason" \
-                else _known_mutant(name, rows) if what == "mutant" \
+                else _known_mutant(name, rows) if what == "mutant" else is_data_name(name) if what == "data" \
                 else all(r in rows for r in name.split(" -> ")) and name.count(" -> ") == 1
             if not known:
                 raise rd.fail(f"{tpath}.covers[{j}]", f"{shown(goal)} names no {what} of the {profile} tables")

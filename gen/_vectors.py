@@ -37,6 +37,7 @@ from ipsecmm._files import Output, name_in_file, scenario_in_file
 from ipsecmm.model import (
     NOADDR,
     NOSA,
+    Action,
     Event,
     InKind,
     Input,
@@ -58,6 +59,7 @@ from ipsecmm.model import (
     group_key,
 )
 from ipsecmm.model._machines import base_kind
+from ipsecmm.model._vocab import ADDRESS_KINDS
 from ipsecmm.properties import REGISTRY, Checker, Explorer, Run, input_json
 from ipsecmm.properties._runs import _bounds
 
@@ -91,11 +93,87 @@ class Coverage:
     #: first run per guarded row in which its guard is asked and says no
     #: (the input goes to a later row, or is refused)
     falses: dict[str, list[Input]] = field(default_factory=dict)
+    #: first run per class of a request's field (see ``field_classes``)
+    data: dict[str, list[Input]] = field(default_factory=dict)
+    #: the (role, kind, field) combinations some run carries: the classes of each are the data goals
+    carried: set[tuple[str, str, str]] = field(default_factory=set)
     goals: dict[str, list[Input]] = field(default_factory=dict)
     arrived: set[str] = field(default_factory=set)  # "machine:STATE:trigger" pairs some state dispatches
     asked: set[str] = field(default_factory=set)  # rows some state tries (their guard is evaluated)
     states: int = 0
     complete: bool = True
+
+
+#: The classes of each kind of field (the data goals of a (role, kind, field)).
+FIELD_CLASSES = {
+    "address": ("whose=own", "whose=peer's", "family=same", "family=other",
+                "set=current", "set=alternate", "set=absent"),
+    "list": ("size=empty", "size=one", "size=several", "overlap=none", "overlap=current"),
+}
+
+
+def field_classes(m: Model, ps: PeerState, side: int, sa: int, fields: dict[str, int],
+                  lists: dict[str, int]) -> list[tuple[str, str]]:
+    """The classes of a request's fields, as (field, class), relative to the
+    peer state ``ps`` that judges it: ``side`` is the peer whose addresses
+    the fields name (the sender of a request, the initiator of an action),
+    ``sa`` the SA they are about (its entry in ``ps``)."""
+    entry = ps.sad[sa] if 0 <= sa < m.n_slots else None
+    cur = 0 if entry is None else int(entry.cur_i if side == 0 else entry.cur_r)
+    alt = 0 if entry is None else int(entry.alt_i if side == 0 else entry.alt_r)
+    fams = {m.sc.addresses[k].family for k in range(m.n_addr) if cur >> k & 1}
+    res = []
+    for name, a in fields.items():
+        if a == NOADDR or a >= m.n_addr:
+            continue
+        res.append((name, "whose=own" if m.owned[side] >> a & 1 else "whose=peer's"))
+        res.append((name, "family=same" if m.sc.addresses[a].family in fams else "family=other"))
+        res.append((name, "set=current" if cur >> a & 1 else "set=alternate" if alt >> a & 1 else "set=absent"))
+    for name, mask in lists.items():
+        n = bin(mask).count("1")
+        res.append((name, "size=empty" if n == 0 else "size=one" if n == 1 else "size=several"))
+        res.append((name, "overlap=current" if mask & cur else "overlap=none"))
+    return res
+
+
+#: The request kinds whose messages carry a list of addresses.
+_LISTS = (Kind.SET_ALT, Kind.CHECK_ALT, Kind.MOBIKE_ADDITIONAL)
+
+
+def data_goals(m: Model, w: World, inp: Input) -> list[tuple[tuple[str, str, str], str]]:
+    """The data goals an input meets: a request delivered to a responder, or
+    an action a user asks of an initiator, with each field's class."""
+    if inp.kind == InKind.ACT and inp.act is not None:
+        x = inp.act
+        role, kind, ps, side = "initiator", Action(x.trigger.value).name, w.peers[inp.peer], inp.peer
+        fields = {"old": int(x.old), "new": int(x.new)}
+        lists = {"addresses": int(x.addrs)} if Action(x.trigger.value) in (Action.SET_ALT, Action.CHECK_ALT) else {}
+        sa = int(x.sa)
+    elif inp.kind == InKind.DELIVER:
+        msg = w.chan[inp.peer][inp.idx]
+        if msg.resp or Kind(int(msg.kind)) not in ADDRESS_KINDS:
+            return []
+        role, kind, ps, side = "responder", Kind(int(msg.kind)).name, w.peers[1 - inp.peer], inp.peer
+        fields = {"old": int(msg.old), "new": int(msg.new)}
+        lists = {"addresses": int(msg.addrs)} if Kind(int(msg.kind)) in _LISTS else {}
+        sa = int(msg.sa)
+    else:
+        return []
+    return [((role, kind, f), c) for f, c in field_classes(m, ps, side, sa, fields, lists)]
+
+
+def data_name(key: tuple[str, str, str], cls: str) -> str:
+    return f"{key[0]}:{key[1]}.{key[2]}:{cls}"
+
+
+def is_data_name(name: str) -> bool:
+    """Whether ``name`` is one ``data_name`` can write (for vector files' ``covers``)."""
+    role, _, rest = name.partition(":")
+    what, _, cls = rest.partition(":")
+    kind, _, fld = what.partition(".")
+    known = Kind.__members__ if role == "responder" else Action.__members__ if role == "initiator" else {}
+    return kind in known and fld in ("old", "new", "addresses") and \
+        cls in FIELD_CLASSES["list" if fld == "addresses" else "address"]
 
 
 def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
@@ -133,6 +211,13 @@ def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
                 cov.reasons[reason] = run
         return run
 
+    def data(i: int, w: World, inp: Input) -> None:
+        for key, cls in data_goals(m, w, inp):
+            cov.carried.add(key)
+            name = data_name(key, cls)
+            if name not in cov.data:
+                cov.data[name] = [*ex.run_to(i), inp]
+
     fired: list[Row] = []  # rows the input being tried fired, in order
     said_no: list[Row] = []  # guarded rows it was tried on that did not take it
 
@@ -165,6 +250,7 @@ def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
                 traced_rows[(id(w), inp)] = (rows, falses)
             elif (rows or falses) and inp.kind == InKind.ACT:
                 note(rows, ex.index[w], inp, falses)
+                data(ex.index[w], w, inp)
         return res
 
     m_successors = m.successors
@@ -173,6 +259,8 @@ def traced_coverage(sc: Scenario, profile: str, pairs: bool = False,
 
         def on_edge(i: int, w: World, inp: Input, j: int, w2: World) -> None:
             fired, falses = traced_rows.pop((id(w), inp), ((), ()))
+            if inp.kind in (InKind.ACT, InKind.DELIVER):
+                data(i, w, inp)
             if open_goals and inp.kind == InKind.DELIVER:
                 for name, goal in list(open_goals):
                     if goal(m, w, inp, w2):
@@ -510,7 +598,13 @@ def generate(scenarios: list[Scenario], profile: str = "mm", seed: int = 0, pair
     m0 = Model(scenarios[0], get_profile(profile, scenarios[0].options))
     total_rows = all_rows(m0)
     said_no: set[str] = set()
+    classes: set[str] = set()
     for cov in covs:
+        for name, inputs in sorted(cov.data.items()):
+            if name not in classes:  # one goal over all scenarios, as a guard's no
+                classes.add(name)
+                sources.append(Source(Run(cov.scenario, profile, inputs, label=f"a field of class {name}"),
+                                      {f"data {name}"}))
         for name, inputs in sorted(cov.rows.items()):
             sources.append(Source(Run(cov.scenario, profile, inputs, label=f"fires {name}"), {f"row {name}"}))
         for reason, inputs in sorted(cov.reasons.items()):
@@ -634,11 +728,13 @@ def _title(label: str, reqs: list[str], covers: list[str]) -> str:
     if reqs:
         return f"{', '.join(reqs)}: {label.removeprefix('witness: ')}"
     # a mutant goal names the vector only when it covers nothing else
-    lead = sorted(covers, key=lambda g: g.startswith("mutant "))
+    lead = sorted(covers, key=lambda g: 2 if g.startswith("mutant ") else 1 if g.startswith(("data ", "guard-false "))
+                  else 0)
     first = lead[0].split(" ", 1)[1] if lead else label
     kind = lead[0].split(" ", 1)[0] if lead else ""
     text = {"reason": f"refusal {first}", "row": f"transition {first}", "pair": f"transitions {first}",
-            "guard-false": f"the guard of {first} says no", "mutant": f"catches mutant {first}"}.get(kind, first)
+            "guard-false": f"the guard of {first} says no", "data": f"field class {first}",
+            "mutant": f"catches mutant {first}"}.get(kind, first)
     return text + (f" (+{len(covers) - 1} more)" if len(covers) > 1 else "")
 
 
@@ -735,6 +831,10 @@ def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict
                              "guards": {"total": len(guarded), "yes": sum(1 for n in guarded if n in covered_rows),
                                         "no": sum(1 for n in guarded if n in covered_false),
                                         "never_no": never_no}}
+    carried = set().union(*(c.carried for c in covs))
+    universe = [data_name(key, cls) for key in sorted(carried)
+                for cls in FIELD_CLASSES["list" if key[2] == "addresses" else "address"]]
+    covered_data = {g.split(" ", 1)[1] for g in goals if g.startswith("data ")}
     refusal_reasons = [r.name for r in Reason if 1 <= r.value < 20 or r.name in ("NO_SOURCE", "GAVE_UP")]
     caps = sorted(cap_status)
     return {
@@ -749,6 +849,10 @@ def _coverage(covs: list[Coverage], total_rows: dict[str, Row], tests: list[dict
                          "uncovered": {c: ("no witness vector" if cap_status[c] == "holds" else
                                            f"the capability is {cap_status[c]} in {profile}")
                                        for c in caps if c not in witnessed}},
+        "data": {"total": len(universe), "covered": sum(1 for d in universe if d in covered_data),
+                 "uncovered": {d: f"no run carries such a field ({where}): the peers of the scenarios send and "
+                                  "ask what a conforming peer and user would" for d in universe
+                               if d not in covered_data}},
         "pairs": {"covered": len({g for g in goals if g.startswith("pair ")})} if pairs else None,
         "vectors": len(tests),
         "steps": sum(len(t["steps"]) for t in tests),
@@ -768,6 +872,10 @@ def summary_rows(cov: dict[str, Any]) -> list[tuple[str, str]]:
             rows.append((f"{machine} guards", f"{g['yes']} seen saying yes, {g['no']} saying no, of {g['total']}"
                          + (f" ({len(g['never_no'])} never say no, each with the reason in {where})"
                             if g["never_no"] else "")))
+    if cov.get("data"):
+        d = cov["data"]
+        rows.append(("field classes", f"{d['covered']} / {d['total']} (class of each address and list field of "
+                     f"each request kind and role; the uncovered are listed in {where})"))
     r, q = cov["reasons"], cov["requirements"]
     rows.append(("refusal reasons", f"{r['covered']} / {r['total']}"
                  + (f" (missing: {', '.join(r['uncovered'])})" if r["uncovered"] else "")))

@@ -11,8 +11,8 @@ import pytest
 from ipsecmm._files import owned_files
 from ipsecmm.cli import main
 from ipsecmm.gen._conformance import VectorFileError, is_vector_file, load_file, load_vectors, schema, vector_files
-from ipsecmm.gen._vectors import SCHEMA_ID, generate, vector_id
-from ipsecmm.model import Action, Kind, Reason
+from ipsecmm.gen._vectors import SCHEMA_ID, generate, summary_rows, vector_id
+from ipsecmm.model import Action, Kind, Model, Reason, builtin_scenario, get_profile
 
 from conftest import ROOT, scenario
 
@@ -411,3 +411,47 @@ def test_a_vector_naming_an_undefined_sa_is_bad_input_not_a_failing_implementati
     assert "adapter raised" not in captured.out + captured.err
     (line,) = captured.err.splitlines()
     assert line.startswith("ipsecmm conformance: ") and ".input.sa: mail is not one of: ike, web" in line
+
+
+def test_field_classes_of_a_request():
+    """The data goals' classes, on the default scenario's first world: the
+    responder judges an UPDATE of `web` from the initiator, whose current
+    address there is a1 (v4)."""
+    from ipsecmm.gen._vectors import field_classes
+
+    sc = builtin_scenario("default")
+    m = Model(sc, get_profile("mm", sc.options))
+    ps = m.initial().peers[1]
+    web = sc.slot_index("web")
+    a = {x.name: k for k, x in enumerate(sc.addresses)}
+    got = dict(field_classes(m, ps, 0, web, {"old": a["a1"]}, {}))
+    assert field_classes(m, ps, 0, web, {"old": a["a1"], "new": a["a3"]}, {}) == [
+        ("old", "whose=own"), ("old", "family=same"), ("old", "set=current"),
+        ("new", "whose=own"), ("new", "family=other"), ("new", "set=absent")]
+    assert got["old"] == "set=current"
+    # an address the sender does not own (the responder's r1), and lists
+    assert ("new", "whose=peer's") in field_classes(m, ps, 0, web, {"new": a["r1"]}, {})
+    assert field_classes(m, ps, 0, web, {}, {"addresses": 1 << a["a1"] | 1 << a["a2"]}) == [
+        ("addresses", "size=several"), ("addresses", "overlap=current")]
+    assert field_classes(m, ps, 0, web, {}, {"addresses": 0}) == [("addresses", "size=empty"), ("addresses", "overlap=none")]
+
+
+def test_every_field_class_carried_has_a_vector_or_a_reason(fresh):
+    from ipsecmm.gen._vectors import FIELD_CLASSES, is_data_name
+
+    d = fresh.coverage["data"]
+    docs = [json.loads(t) for n, t in fresh.files.items() if not n.startswith(("itf/", "coverage/"))]
+    covered = {c.split(" ", 1)[1] for doc in docs for g in doc["testGroups"] for t in g["tests"] for c in t["covers"]
+               if c.startswith("data ")}
+    assert d["covered"] == len(covered) and d["total"] == d["covered"] + len(d["uncovered"])
+    assert all(is_data_name(n) for n in covered | set(d["uncovered"]))
+    assert not covered & set(d["uncovered"])
+    # every (role, kind, field) carried has each of its classes either covered or listed
+    keys = {n.rsplit(":", 1)[0] for n in covered}
+    for key in keys:
+        kind = "list" if key.endswith(".addresses") else "address"
+        assert {f"{key}:{c}" for c in FIELD_CLASSES[kind]} <= covered | set(d["uncovered"]), key
+    # what a conforming peer never sends stays uncovered, and says so
+    assert "responder:UPDATE.new:whose=peer's" in d["uncovered"]
+    assert "responder:SET_ALT.addresses:size=several" in covered
+    assert "field classes" in dict(summary_rows(fresh.coverage))
