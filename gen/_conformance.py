@@ -626,14 +626,11 @@ class ReferenceAdapter:
     the tester plays.  ``mutant`` names a seeded or generated model mutant
     (``ipsecmm mutants``, ``ipsecmm mutants --generated``); with ``wire``,
     every message it receives and sends crosses the codec (abstract -> bytes
-    -> abstract), and a vector's bytes must be the ones the codec writes.
-    ``compiled`` steps the compiled model instead of the ``transitions``
-    runtime (the same behaviour, faster: the mutation search's adapter)."""
+    -> abstract), and a vector's bytes must be the ones the codec writes."""
 
-    def __init__(self, mutant: str | None = None, wire: bool = False, compiled: bool = False) -> None:
+    def __init__(self, mutant: str | None = None, wire: bool = False) -> None:
         self.mutant = mutant
         self.wire = wire
-        self.compiled = compiled
         self.loop: Any = None
         self.model: Model | None = None
         self.stepper: Stepper | None = None
@@ -652,7 +649,7 @@ class ReferenceAdapter:
                 from ipsecmm.properties._mutants import by_name
 
                 by_name(self.mutant).apply(m)
-            built = self._built[key] = (m, m.step if self.compiled else Runtime(m).step)
+            built = self._built[key] = (m, Runtime(m).step)
         self.model, self.stepper = built
         self.w = built[0].initial()
         self.sut = 0 if setup.role == "initiator" else 1

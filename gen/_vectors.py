@@ -12,12 +12,19 @@ coverage goal in the ``mm`` profile:
 * every refusal reason, as a negative vector;
 * every capability requirement of the registry, as a positive vector (its
   witness);
-* optionally every pair of consecutive rows of one machine (2-switch).
+* every guard's no: a run in which the guard is asked and says no (once
+  over all scenarios);
+* every class of every address and list field of each request kind and
+  role (``field_classes``; once over all scenarios);
+* optionally every pair of consecutive rows of one machine (2-switch);
+* then every mutant of the yardstick that some vector could catch and none
+  of the above does (``_adequate``), as a vector of the role it is caught in.
 
 Runs are deduplicated (equal runs merge their goals, a run that is a prefix
 of another is dropped into it), projected onto each role (the steps that
 role's system under test sees), and deduplicated again after projection.
-Rows no state fires are listed in the coverage report with the reason.
+Rows no state fires, guards that never say no and field classes no run
+carries are listed in the coverage report with the reason.
 
 Everything is deterministic: goals, runs, vectors and ids come out in the
 same order with the same bytes for the same model, scenario and seed.  Ids
